@@ -1,0 +1,57 @@
+# maskwatch developer commands. `make demo` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DEMO_OUT ?= demo-output
+
+.PHONY: setup setup-train demo test lint format bench evaluate train clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.base-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev,demo]"
+	touch $@
+
+$(VENV)/.train-installed: pyproject.toml $(VENV)/.base-installed
+	$(BIN)/pip install --quiet -e ".[dev,demo,train]"
+	touch $@
+
+## setup: virtualenv with maskwatch, its demo and developer tools
+setup: $(VENV)/.base-installed
+
+## setup-train: also TensorFlow, for training and the full test suite
+setup-train: $(VENV)/.train-installed
+
+## demo: render demo scenes and run the detector + classifier on them
+demo: setup
+	$(BIN)/maskwatch demo --out $(DEMO_OUT)
+
+## test: the whole test suite (real inference on ../shared where present, a short training run)
+test: setup-train
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## bench: single-core speed of the classifier and of detect on a 1280x720 frame
+bench: setup
+	OMP_NUM_THREADS=1 $(BIN)/maskwatch bench --detector-model ../shared/weights/face_detection_yunet_2023mar.onnx
+
+## evaluate: scene-level metrics on the ILC test split (needs ../shared)
+evaluate: setup
+	$(BIN)/maskwatch evaluate --voc ../shared/datasets/scenes-ilc2021 --split ../shared/datasets/scenes-ilc2021/test.txt --out runs/evaluate
+
+## train: reproduce the shipped classifier (needs ../shared; about an hour on 2 cores)
+train: setup-train
+	$(BIN)/maskwatch train --config configs/train.yaml
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache

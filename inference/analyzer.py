@@ -1,0 +1,73 @@
+"""Detector + classifier: frames in, labelled faces out. The one entry point other stages use."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from inference.classifier import MaskClassifier
+from inference.crops import crop_face
+from inference.detector import Detection, FaceDetector
+from maskwatch.config import AnalyzerConfig
+from maskwatch.labels import CLASSES, UNDETERMINED
+
+
+@dataclass(frozen=True)
+class FaceResult:
+    box: tuple[float, float, float, float]  # x1, y1, x2, y2 in original pixels
+    label: str  # one of CLASSES, or UNDETERMINED for faces below the minimum size
+    score: float  # face_score x probability of `label`; face_score alone for undetermined faces
+    face_score: float
+    probs: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "box": [round(v, 1) for v in self.box],
+            "label": self.label,
+            "score": round(self.score, 5),
+            "face_score": round(self.face_score, 5),
+            "probs": {k: round(v, 5) for k, v in self.probs.items()},
+        }
+
+
+class FaceAnalyzer:
+    def __init__(self, config: AnalyzerConfig, detector: FaceDetector | None = None) -> None:
+        self.config = config
+        self.detector = detector or FaceDetector(config.detector)
+        c = config.classifier
+        self.classifier = MaskClassifier(c.model_path, batch_size=c.batch_size, threads=c.threads)
+
+    def analyze(self, image_bgr: np.ndarray) -> list[FaceResult]:
+        return self.analyze_batch([image_bgr])[0]
+
+    def analyze_batch(self, images: Sequence[np.ndarray]) -> list[list[FaceResult]]:
+        """Detect per image, then classify every face of the batch in one classifier call."""
+        min_size = self.config.detector.min_face_size
+        detections = [self.detector.detect(img) for img in images]
+        crops: list[np.ndarray] = []
+        owners: list[tuple[int, int]] = []
+        for i, (img, dets) in enumerate(zip(images, detections, strict=True)):
+            for j, det in enumerate(dets):
+                if det.box[3] - det.box[1] >= min_size:
+                    crops.append(crop_face(img, det.box, self.classifier.input_size))
+                    owners.append((i, j))
+        probs = self.classifier.predict(np.stack(crops)) if crops else np.zeros((0, len(CLASSES)))
+        by_face = {owner: p for owner, p in zip(owners, probs, strict=True)}
+        return [
+            [self._result(det, by_face.get((i, j))) for j, det in enumerate(dets)] for i, dets in enumerate(detections)
+        ]
+
+    @staticmethod
+    def _result(det: Detection, probs: np.ndarray | None) -> FaceResult:
+        if probs is None:
+            return FaceResult(det.box, UNDETERMINED, det.score, det.score)
+        k = int(np.argmax(probs))
+        return FaceResult(
+            box=det.box,
+            label=CLASSES[k],
+            score=det.score * float(probs[k]),
+            face_score=det.score,
+            probs={name: float(p) for name, p in zip(CLASSES, probs, strict=True)},
+        )

