@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO_OUT ?= demo-output
 
-.PHONY: setup setup-train demo test lint format bench evaluate train clean
+.PHONY: setup setup-train demo test lint format bench evaluate train ship-model clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ evaluate: setup
 ## train: reproduce the shipped classifier (needs ../shared; about an hour on 2 cores)
 train: setup-train
 	$(BIN)/maskwatch train --config configs/train.yaml
+
+## ship-model: make the last training run the shipped model (TFLite file, card, metrics, plots)
+ship-model:
+	cp runs/train/mask_classifier.tflite runs/train/MODEL_CARD.md runs/train/metrics.json \
+	   runs/train/confusion_matrix.png runs/train/training_curves.png inference/models/
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache

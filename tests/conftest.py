@@ -4,14 +4,14 @@ locally, and fail instead when MASKWATCH_FORBID_SKIPS is set (as `.ci/run` does)
 from __future__ import annotations
 
 import os
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-GUARDED_MARKERS = ("shared", "training")
+GUARDED_MARKERS = ("shared", "training", "service")
 
 
 def _shared_dir() -> Path:
@@ -45,3 +45,20 @@ def ilc(shared: Path) -> Path:
 @pytest.fixture(scope="session")
 def yunet_model(shared: Path) -> Path:
     return shared / "weights" / "face_detection_yunet_2023mar.onnx"
+
+
+@pytest.fixture()
+def redis_url() -> Iterator[str]:
+    """A real Redis on 127.0.0.1 (MASKWATCH_TEST_REDIS overrides); keys made by the test are removed."""
+    import redis
+
+    url = os.environ.get("MASKWATCH_TEST_REDIS", "redis://127.0.0.1:6379/15")
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"no Redis at {url}: {exc}")
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()

@@ -1,0 +1,101 @@
+"""In-process queue for the embedded mode: the Redis Streams semantics on a lock and a condition."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from maskwatch.queue.base import Delivery, Queue
+
+
+@dataclass
+class _Pending:
+    consumer: str
+    since: float
+
+
+@dataclass
+class _Stream:
+    entries: OrderedDict[str, Mapping[str, bytes]] = field(default_factory=OrderedDict)
+    delivered: set[str] = field(default_factory=set)
+    pending: dict[str, _Pending] = field(default_factory=dict)
+
+
+class MemoryQueue(Queue):
+    def __init__(self) -> None:
+        self._streams: dict[str, _Stream] = {}
+        self._ids = itertools.count(1)
+        self._cond = threading.Condition()
+
+    def _stream(self, name: str) -> _Stream:
+        return self._streams.setdefault(name, _Stream())
+
+    def publish(self, stream: str, fields: Mapping[str, bytes], maxlen: int) -> int:
+        with self._cond:
+            s = self._stream(stream)
+            s.entries[f"{next(self._ids)}-0"] = dict(fields)
+            dropped = 0
+            while len(s.entries) > maxlen:
+                old, _ = s.entries.popitem(last=False)
+                s.delivered.discard(old)
+                s.pending.pop(old, None)
+                dropped += 1
+            self._cond.notify_all()
+            return dropped
+
+    def ensure_group(self, stream: str, group: str) -> None:
+        with self._cond:
+            self._stream(stream)
+
+    def read(self, group: str, consumer: str, streams: Sequence[str], count: int, block_ms: int) -> list[Delivery]:
+        deadline = time.monotonic() + block_ms / 1000
+        with self._cond:
+            while True:
+                out = self._take(consumer, streams, count)
+                remaining = deadline - time.monotonic()
+                if out or remaining <= 0:
+                    return out
+                self._cond.wait(remaining)
+
+    def _take(self, consumer: str, streams: Sequence[str], count: int) -> list[Delivery]:
+        out: list[Delivery] = []
+        now = time.monotonic()
+        for name in streams:
+            s = self._stream(name)
+            for entry_id, fields in s.entries.items():
+                if len(out) >= count:
+                    return out
+                if entry_id not in s.delivered:
+                    s.delivered.add(entry_id)
+                    s.pending[entry_id] = _Pending(consumer, now)
+                    out.append(Delivery(name, entry_id, fields))
+        return out
+
+    def ack(self, group: str, deliveries: Sequence[Delivery]) -> None:
+        with self._cond:
+            for d in deliveries:
+                s = self._stream(d.stream)
+                s.entries.pop(d.id, None)
+                s.pending.pop(d.id, None)
+                s.delivered.discard(d.id)
+
+    def reclaim(self, group: str, consumer: str, stream: str, min_idle_ms: int, count: int) -> list[Delivery]:
+        with self._cond:
+            s = self._stream(stream)
+            now = time.monotonic()
+            out: list[Delivery] = []
+            for entry_id, p in list(s.pending.items()):
+                if len(out) >= count:
+                    break
+                if (now - p.since) * 1000 >= min_idle_ms and entry_id in s.entries:
+                    s.pending[entry_id] = _Pending(consumer, now)
+                    out.append(Delivery(stream, entry_id, s.entries[entry_id]))
+            return out
+
+    def backlog(self, stream: str) -> int:
+        with self._cond:
+            return len(self._stream(stream).entries)

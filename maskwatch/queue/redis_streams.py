@@ -1,0 +1,94 @@
+"""Redis Streams backend: consumer groups let any number of workers on any machine share a stream."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+import redis
+
+from maskwatch.queue.base import Delivery, Queue, QueueError
+
+
+def _redact(url: str) -> str:
+    """The url without its password, for messages and logs."""
+    if "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"
+
+
+class RedisQueue(Queue):
+    def __init__(self, url: str, socket_timeout_s: float = 10.0) -> None:
+        self._where = _redact(url)
+        self._redis = redis.Redis.from_url(url, socket_timeout=socket_timeout_s, socket_connect_timeout=5)
+
+    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except redis.RedisError as exc:
+            raise QueueError(f"redis {self._where}: {what} failed: {exc}") from exc
+
+    def publish(self, stream: str, fields: Mapping[str, bytes], maxlen: int) -> int:
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.xlen(stream)
+        pipe.xadd(stream, dict(fields), maxlen=maxlen, approximate=True)  # type: ignore[arg-type]
+        pipe.xlen(stream)
+        before, _, after = self._call("XADD", pipe.execute)
+        return max(0, int(before) + 1 - int(after))
+
+    def ensure_group(self, stream: str, group: str) -> None:
+        try:
+            self._redis.xgroup_create(stream, group, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise QueueError(f"redis {self._where}: XGROUP CREATE {stream} {group} failed: {exc}") from exc
+        except redis.RedisError as exc:
+            raise QueueError(f"redis {self._where}: XGROUP CREATE failed: {exc}") from exc
+
+    @staticmethod
+    def _deliveries(stream: str, entries: Sequence[Any]) -> list[Delivery]:
+        out = []
+        for entry_id, fields in entries:
+            if fields is None:  # trimmed while pending: nothing left to deliver
+                continue
+            out.append(Delivery(stream, entry_id.decode(), {k.decode(): v for k, v in fields.items()}))
+        return out
+
+    def read(self, group: str, consumer: str, streams: Sequence[str], count: int, block_ms: int) -> list[Delivery]:
+        if not streams:
+            return []
+        reply = self._call(
+            "XREADGROUP",
+            self._redis.xreadgroup,
+            group,
+            consumer,
+            dict.fromkeys(streams, ">"),
+            count=count,
+            block=max(1, block_ms),
+        )
+        out: list[Delivery] = []
+        for stream, entries in reply or []:
+            out.extend(self._deliveries(stream.decode(), entries))
+        return out[:count]
+
+    def ack(self, group: str, deliveries: Sequence[Delivery]) -> None:
+        if not deliveries:
+            return
+        pipe = self._redis.pipeline(transaction=True)
+        for d in deliveries:
+            pipe.xack(d.stream, group, d.id)
+            pipe.xdel(d.stream, d.id)
+        self._call("XACK", pipe.execute)
+
+    def reclaim(self, group: str, consumer: str, stream: str, min_idle_ms: int, count: int) -> list[Delivery]:
+        reply = self._call(
+            "XAUTOCLAIM", self._redis.xautoclaim, stream, group, consumer, min_idle_ms, start_id="0-0", count=count
+        )
+        return self._deliveries(stream, cast(Sequence[Any], reply[1]))
+
+    def backlog(self, stream: str) -> int:
+        return int(self._call("XLEN", self._redis.xlen, stream))
+
+    def close(self) -> None:
+        self._redis.close()
