@@ -62,3 +62,34 @@ def redis_url() -> Iterator[str]:
     yield url
     client.flushdb()
     client.close()
+
+
+@pytest.fixture()
+def postgres_url() -> Iterator[str]:
+    """A fresh database on the real Postgres at 127.0.0.1, dropped afterwards."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    admin_url = os.environ.get("MASKWATCH_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"maskwatch_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        admin.dispose()
+        pytest.skip(f"no Postgres at {admin_url}: {exc.orig}")
+    yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.service)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Both databases maskwatch supports: a SQLite file and a real Postgres database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'maskwatch.db'}"
+    return str(request.getfixturevalue("postgres_url"))
