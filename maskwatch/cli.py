@@ -124,6 +124,15 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_config_check(args: argparse.Namespace) -> int:
+    import yaml
+
+    settings = load_settings(args.file)
+    print(yaml.safe_dump(settings.redacted(), sort_keys=False), end="")
+    print(f"# {args.file}: valid ({len(settings.cameras)} camera(s))", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="maskwatch", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -168,6 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image", type=Path, help="frame to time (resized to 1280x720); default: a demo scene")
     detector_args(p)
     p.set_defaults(func=_cmd_bench)
+
+    config = sub.add_parser("config", help="configuration tools").add_subparsers(dest="config_command", required=True)
+    p = config.add_parser("check", help="validate a config file; print it resolved, secrets redacted")
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.set_defaults(func=_cmd_config_check)
 
     models = sub.add_parser("models", help="manage model files").add_subparsers(dest="models_command", required=True)
     p = models.add_parser("fetch", help="download a model file and verify its sha256")

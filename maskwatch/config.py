@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from maskwatch.errors import MaskwatchError
 
@@ -85,10 +85,140 @@ class AnalyzerConfig(_Model):
     classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)  # type: ignore[arg-type]
 
 
+class CameraConfig(_Model):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Stable id: letters, digits, _ . -")
+    name: str = Field(min_length=1, max_length=200, description="Shown in alerts and the review log.")
+    url: str = Field(
+        min_length=1,
+        description="rtsp://, http(s)://, a video file path, or a device index such as 0. "
+        "Credentials in the URL are never logged; use ${VAR} to keep them out of the file.",
+    )
+    sample_fps: float = Field(2.0, gt=0, le=30, description="Frames per second sent to inference.")
+
+
+class QueueConfig(_Model):
+    url: str = Field("memory://", description="memory:// (one process) or redis://host:port/db.")
+    frames_maxlen: int = Field(
+        200, ge=1, le=100_000, description="Unprocessed frames kept per camera; older ones are dropped and counted."
+    )
+    results_maxlen: int = Field(10_000, ge=1, le=1_000_000, description="Unrecorded results kept.")
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, v: str) -> str:
+        if not v.startswith(("memory://", "redis://", "rediss://", "unix://")):
+            raise ValueError("must start with memory:// or redis://")
+        return v
+
+
+class DatabaseConfig(_Model):
+    url: str = Field(
+        "sqlite:///data/maskwatch.db", description="sqlite:///path.db or postgresql+psycopg2://user:pw@host/db."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, v: str) -> str:
+        if not v.startswith(("sqlite://", "postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql+psycopg2:// URL")
+        return v
+
+
+class SnapshotsConfig(_Model):
+    dir: Path = Field(Path("data/snapshots"), description="Violation snapshots (annotated frame + face crop).")
+    jpeg_quality: int = Field(90, ge=30, le=100)
+    retention_days: int = Field(90, ge=1, le=3650, description="Snapshots and violations older than this are removed.")
+
+
+class WebhookConfig(_Model):
+    url: str = Field(pattern=r"^https?://", description="Receiver; gets one JSON POST per violation.")
+    secret: SecretStr | None = Field(None, description="HMAC-SHA256 key for X-Maskwatch-Signature.")
+    inline_snapshot: bool = Field(False, description="Embed the snapshot as base64 instead of a snapshot_url.")
+    timeout_s: float = Field(10.0, gt=0, le=120)
+
+
+class EmailConfig(_Model):
+    host: str = Field(min_length=1)
+    port: int = Field(587, ge=1, le=65535)
+    starttls: bool = Field(True, description="Upgrade the connection with STARTTLS before logging in.")
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    recipients: list[str] = Field(min_length=1)
+    timeout_s: float = Field(20.0, gt=0, le=300)
+
+
+class AlertsConfig(_Model):
+    webhooks: list[WebhookConfig] = Field(default_factory=list)
+    email: EmailConfig | None = None
+    snapshot_base_url: str | None = Field(
+        None, description="Public base URL of snapshots.dir, used to build snapshot_url in webhooks."
+    )
+    max_attempts: int = Field(8, ge=1, le=100, description="Then the alert is dead-lettered.")
+    backoff_initial_s: float = Field(2.0, gt=0, le=3600)
+    backoff_max_s: float = Field(600.0, gt=0, le=86_400)
+    cooldown_s: float = Field(
+        0.0, ge=0, le=86_400, description="Per camera: fold violations within this window into one digest (0: off)."
+    )
+
+
+class IngestConfig(_Model):
+    open_timeout_s: float = Field(10.0, gt=0, le=120, description="Connecting and each read may take this long.")
+    stall_timeout_s: float = Field(10.0, gt=0, le=600, description="No frame for this long: restart the stream.")
+    backoff_initial_s: float = Field(1.0, gt=0, le=600)
+    backoff_max_s: float = Field(60.0, gt=0, le=3600)
+    jpeg_quality: int = Field(85, ge=30, le=100)
+    health_interval_s: float = Field(10.0, gt=0, le=3600)
+
+
+class InferenceConfig(_Model):
+    batch_frames: int = Field(8, ge=1, le=256, description="Frames per batch, across cameras.")
+    batch_wait_ms: int = Field(100, ge=0, le=10_000, description="Wait at most this long to fill a batch.")
+    reclaim_idle_ms: int = Field(30_000, ge=1000, description="Take over frames a dead worker held this long.")
+
+
+class TrackingConfig(_Model):
+    iou_threshold: float = Field(0.3, gt=0, lt=1)
+    max_age_s: float = Field(3.0, gt=0, le=600, description="A track unseen this long has left.")
+    confirm_k: int = Field(3, ge=1, le=100, description="Violation labels needed among the last confirm_m.")
+    confirm_m: int = Field(5, ge=1, le=100)
+    min_face_size: int = Field(24, ge=0, le=1024, description="Smaller faces are tracked, not evaluated.")
+
+
 class Settings(_Model):
     """Top-level maskwatch configuration."""
 
+    cameras: list[CameraConfig] = Field(default_factory=list)
+    queue: QueueConfig = Field(default_factory=QueueConfig)  # type: ignore[arg-type]
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)  # type: ignore[arg-type]
+    snapshots: SnapshotsConfig = Field(default_factory=SnapshotsConfig)  # type: ignore[arg-type]
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)  # type: ignore[arg-type]
+    ingest: IngestConfig = Field(default_factory=IngestConfig)  # type: ignore[arg-type]
+    inference: InferenceConfig = Field(default_factory=InferenceConfig)  # type: ignore[arg-type]
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)  # type: ignore[arg-type]
     analyzer: AnalyzerConfig = Field(default_factory=AnalyzerConfig)  # type: ignore[arg-type]
+
+    @field_validator("cameras")
+    @classmethod
+    def _unique_ids(cls, cameras: list[CameraConfig]) -> list[CameraConfig]:
+        ids = [c.id for c in cameras]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"camera ids must be unique; repeated: {', '.join(dupes)}")
+        return cameras
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings as plain data with every password, secret and URL credential masked."""
+        from maskwatch.redact import redact_url
+
+        data = self.model_dump(mode="json")
+        for cam in data["cameras"]:
+            cam["url"] = redact_url(cam["url"])
+        data["queue"]["url"] = redact_url(data["queue"]["url"])
+        data["database"]["url"] = redact_url(data["database"]["url"])
+        for hook in data["alerts"]["webhooks"]:
+            hook["url"] = redact_url(hook["url"])
+        return data
 
 
 class ConfigError(MaskwatchError, ValueError):

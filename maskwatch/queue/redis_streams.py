@@ -8,19 +8,12 @@ from typing import Any, cast
 import redis
 
 from maskwatch.queue.base import Delivery, Queue, QueueError
-
-
-def _redact(url: str) -> str:
-    """The url without its password, for messages and logs."""
-    if "@" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    return f"{scheme}://***@{rest.split('@', 1)[1]}"
+from maskwatch.redact import redact_url
 
 
 class RedisQueue(Queue):
     def __init__(self, url: str, socket_timeout_s: float = 10.0) -> None:
-        self._where = _redact(url)
+        self._where = redact_url(url)
         self._redis = redis.Redis.from_url(url, socket_timeout=socket_timeout_s, socket_connect_timeout=5)
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:

@@ -1,0 +1,80 @@
+"""The service configuration: validation with paths, secrets from the environment, redaction."""
+
+from pathlib import Path
+
+import pytest
+
+from maskwatch.cli import main
+from maskwatch.config import ConfigError, parse_settings
+from maskwatch.redact import redact_url
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("rtsp://admin:pa:ss@10.0.0.2:554/s", "rtsp://admin:***@10.0.0.2:554/s"),
+        ("rtsp://10.0.0.2/s", "rtsp://10.0.0.2/s"),
+        ("redis://:pw@host:6379/0", "redis://:***@host:6379/0"),
+        ("/videos/a.mp4", "/videos/a.mp4"),
+    ],
+)
+def test_redact_url(url: str, expected: str) -> None:
+    assert redact_url(url) == expected
+
+
+def test_every_error_is_reported_with_its_path() -> None:
+    bad = {
+        "cameras": [{"id": "a b", "name": "x", "url": "rtsp://h/s", "sample_fps": 0}, {"id": "c"}],
+        "queue": {"url": "kafka://x"},
+        "alerts": {"webhooks": [{"url": "ftp://x"}], "email": {"host": "h", "sender": "nope", "recipients": []}},
+        "colour": "red",
+    }
+    with pytest.raises(ConfigError) as info:
+        parse_settings(bad, "bad.yaml")
+    text = str(info.value)
+    for path in (
+        "cameras.0.id",
+        "cameras.0.sample_fps",
+        "cameras.1.name",
+        "cameras.1.url",
+        "queue.url",
+        "alerts.webhooks.0.url",
+        "alerts.email.sender",
+        "alerts.email.recipients",
+        "colour",
+    ):
+        assert path in text, path
+
+
+def test_duplicate_camera_ids() -> None:
+    cam = {"id": "a", "name": "A", "url": "rtsp://h/s"}
+    with pytest.raises(ConfigError, match="repeated: a"):
+        parse_settings({"cameras": [cam, cam]})
+
+
+def test_config_check_prints_resolved_config_without_secrets(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, value in [
+        ("CAM_PASSWORD", "camsecret1"),
+        ("PG_PASSWORD", "pgsecret2"),
+        ("WEBHOOK_SECRET", "hooksecret3"),
+        ("SMTP_PASSWORD", "smtpsecret4"),
+    ]:
+        monkeypatch.setenv(name, value)
+    assert main(["config", "check", str(REPO / "configs" / "production.example.yaml")]) == 0
+    out = capsys.readouterr()
+    assert "platform-2" in out.out and "redis://redis.internal:6379/0" in out.out
+    for secret in ("camsecret1", "pgsecret2", "hooksecret3", "smtpsecret4"):
+        assert secret not in out.out + out.err
+
+
+def test_config_check_missing_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CAM_PASSWORD", raising=False)
+    assert main(["config", "check", str(REPO / "configs" / "production.example.yaml")]) == 2
+
+
+def test_shipped_configs_are_valid() -> None:
+    assert main(["config", "check", str(REPO / "configs" / "default.yaml")]) == 0
