@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 import cv2
 import numpy as np
 
-from inference.analyzer import FaceResult
 from maskwatch.labels import MASK_INCORRECT, WITH_MASK, WITHOUT_MASK
 
 COLOURS_BGR = {
@@ -18,7 +18,16 @@ COLOURS_BGR = {
 UNDETERMINED_BGR = (160, 160, 160)
 
 
-def draw_faces(image_bgr: np.ndarray, faces: Sequence[FaceResult]) -> np.ndarray:
+class LabelledBox(Protocol):
+    @property
+    def box(self) -> tuple[float, float, float, float]: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def score(self) -> float: ...
+
+
+def draw_faces(image_bgr: np.ndarray, faces: Sequence[LabelledBox]) -> np.ndarray:
     out = image_bgr.copy()
     thickness = max(1, round(max(out.shape[:2]) / 500))
     for face in faces:

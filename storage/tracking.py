@@ -84,7 +84,7 @@ class CameraTracker:
         events: list[TrackEvent] = []
         for face, track in self._associate(faces, now):
             track.box = face.box
-            track.last_seen = now
+            track.last_seen = max(track.last_seen, now)  # results of parallel workers may arrive out of order
             events.extend(self._observe(track, frame, face))
         return events
 

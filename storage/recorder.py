@@ -1,0 +1,162 @@
+"""The recorder: tracks faces per camera and turns confirmed violations into durable records.
+
+Tracking (in memory) and writing (to the database) are separate steps so a failed write can
+be retried as often as needed without tracking the same frames twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from maskwatch.config import Settings, TrackingConfig
+from maskwatch.messages import CameraHealth, FrameResult
+from maskwatch.redact import redact_url
+from storage.models import Camera, EvaluationCount, OutboxAlert, Violation
+from storage.snapshots import SnapshotStore
+from storage.tracking import CameraTracker, PersonEvaluated, TrackEvent, TrackingSettings, ViolationConfirmed
+
+log = logging.getLogger(__name__)
+
+
+def _utc(ts: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ts, dt.timezone.utc)
+
+
+def tracking_settings(cfg: TrackingConfig) -> TrackingSettings:
+    return TrackingSettings(
+        iou_threshold=cfg.iou_threshold,
+        max_age_s=cfg.max_age_s,
+        confirm_k=cfg.confirm_k,
+        confirm_m=cfg.confirm_m,
+        min_face_size=cfg.min_face_size,
+    )
+
+
+def alert_channels(settings: Settings) -> list[str]:
+    channels = [f"webhook:{i}" for i in range(len(settings.alerts.webhooks))]
+    if settings.alerts.email is not None:
+        channels.append("email")
+    return channels
+
+
+class Recorder:
+    def __init__(self, settings: Settings, engine: Engine, snapshots: SnapshotStore) -> None:
+        self._engine = engine
+        self._snapshots = snapshots
+        self._tracking = tracking_settings(settings.tracking)
+        self._names = {c.id: c.name for c in settings.cameras}
+        self._urls = {c.id: redact_url(c.url) for c in settings.cameras}
+        self._channels = alert_channels(settings)
+        self._trackers: dict[str, CameraTracker] = {}
+
+    def sync_cameras(self) -> None:
+        """Make the cameras table list every configured camera (names and addresses may change)."""
+        with Session(self._engine) as s, s.begin():
+            for cam_id, name in self._names.items():
+                row = s.get(Camera, cam_id)
+                if row is None:
+                    s.add(Camera(id=cam_id, name=name, url=self._urls[cam_id]))
+                else:
+                    row.name, row.url = name, self._urls[cam_id]
+
+    def track(self, results: Sequence[FrameResult]) -> list[TrackEvent]:
+        events: list[TrackEvent] = []
+        for r in results:
+            cam = r.frame.camera_id
+            tracker = self._trackers.get(cam)
+            if tracker is None:
+                tracker = self._trackers[cam] = CameraTracker(cam, self._tracking)
+            events.extend(tracker.update(r.frame, r.faces))
+        return events
+
+    def write(self, events: Sequence[TrackEvent], health: Sequence[CameraHealth]) -> list[int]:
+        """Write events and camera health in one transaction; returns the new violation ids."""
+        new_ids: list[int] = []
+        with Session(self._engine) as s, s.begin():
+            for h in health:
+                cam = self._camera(s, h.camera_id)
+                cam.state, cam.detail = h.state, h.detail
+                cam.frames_sent, cam.frames_dropped = h.frames_sent, h.frames_dropped
+                cam.updated_at = _utc(h.at)
+            for event in events:
+                self._camera(s, event.camera_id)
+                if isinstance(event, PersonEvaluated):
+                    self._count(s, event.camera_id, event.at).people += 1
+                elif isinstance(event, ViolationConfirmed):
+                    vid = self._violation(s, event)
+                    if vid is not None:
+                        new_ids.append(vid)
+        return new_ids
+
+    def _camera(self, s: Session, camera_id: str) -> Camera:
+        cam = s.get(Camera, camera_id)
+        if cam is None:  # a result from a camera no longer in the config: keep its records valid
+            cam = Camera(id=camera_id, name=self._names.get(camera_id, camera_id), url=self._urls.get(camera_id, ""))
+            s.add(cam)
+            s.flush()
+        return cam
+
+    @staticmethod
+    def _count(s: Session, camera_id: str, at: float) -> EvaluationCount:
+        hour = _utc(at).replace(minute=0, second=0, microsecond=0)
+        row = s.get(EvaluationCount, (camera_id, hour))
+        if row is None:
+            row = EvaluationCount(camera_id=camera_id, hour=hour, people=0, violations=0)
+            s.add(row)
+            s.flush()
+        return row
+
+    def _violation(self, s: Session, e: ViolationConfirmed) -> int | None:
+        exists = s.scalar(
+            select(Violation.id).where(Violation.camera_id == e.camera_id, Violation.track_id == e.track_id)
+        )
+        if exists is not None:  # written by an earlier attempt whose commit was acknowledged late
+            return None
+        paths = self._snapshots.save(e.camera_id, e.track_id, e.best.frame, e.best.face)
+        v = Violation(
+            camera_id=e.camera_id,
+            track_id=e.track_id,
+            label=e.label,
+            score=round(e.score, 5),
+            started_at=_utc(e.started_at),
+            confirmed_at=_utc(e.confirmed_at),
+            box=[round(c, 1) for c in e.best.face.box],
+            snapshot_path=str(paths.frame),
+            crop_path=str(paths.crop),
+        )
+        s.add(v)
+        s.flush()
+        self._count(s, e.camera_id, e.confirmed_at).violations += 1
+        payload = self._payload(v)
+        for channel in self._channels:
+            s.add(OutboxAlert(violation_id=v.id, channel=channel, payload=payload))
+        log.info(
+            "violation %d: camera=%s track=%s label=%s score=%.2f snapshot=%s",
+            v.id,
+            e.camera_id,
+            e.track_id,
+            e.label,
+            e.score,
+            paths.frame,
+        )
+        return v.id
+
+    def _payload(self, v: Violation) -> dict[str, Any]:
+        return {
+            "event_id": v.id,
+            "camera_id": v.camera_id,
+            "camera_name": self._names.get(v.camera_id, v.camera_id),
+            "label": v.label,
+            "score": v.score,
+            "started_at": v.started_at.isoformat().replace("+00:00", "Z"),
+            "confirmed_at": v.confirmed_at.isoformat().replace("+00:00", "Z"),
+            "box": v.box,
+            "snapshot_path": v.snapshot_path,
+            "crop_path": v.crop_path,
+        }

@@ -1,0 +1,57 @@
+"""Violation snapshots on disk: the annotated full frame and the face crop, as JPEG files."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from inference.annotate import draw_faces
+from inference.boxes import square_crop_box
+from maskwatch.errors import MaskwatchError
+from maskwatch.messages import FaceObservation, FrameMessage
+
+
+class SnapshotError(MaskwatchError):
+    """A snapshot could not be decoded or written."""
+
+
+@dataclass(frozen=True)
+class SnapshotPaths:
+    frame: Path
+    crop: Path
+
+
+class SnapshotStore:
+    def __init__(self, root: Path, jpeg_quality: int = 90) -> None:
+        self.root = root.resolve()
+        self.quality = jpeg_quality
+
+    def save(self, camera_id: str, track_id: str, frame: FrameMessage, face: FaceObservation) -> SnapshotPaths:
+        image = cv2.imdecode(np.frombuffer(frame.jpeg, np.uint8), cv2.IMREAD_COLOR)
+        if image is None:
+            raise SnapshotError(f"camera {camera_id} frame {frame.seq}: JPEG could not be decoded")
+        day = dt.datetime.fromtimestamp(frame.captured_at, dt.timezone.utc).strftime("%Y-%m-%d")
+        folder = self.root / camera_id / day
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = SnapshotPaths(folder / f"{track_id}-frame.jpg", folder / f"{track_id}-face.jpg")
+        h, w = image.shape[:2]
+        x1, y1, x2, y2 = square_crop_box(face.box, 0.3)
+        crop = image[max(0, y1) : min(h, y2), max(0, x1) : min(w, x2)]
+        self._write(paths.frame, draw_faces(image, [face]))
+        self._write(paths.crop, crop)
+        return paths
+
+    def _write(self, path: Path, image: np.ndarray) -> None:
+        ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
+        if not ok:
+            raise SnapshotError(f"{path}: JPEG encoding failed")
+        tmp = path.with_suffix(".tmp")
+        try:
+            tmp.write_bytes(data.tobytes())
+            tmp.replace(path)  # readers never see a half-written file
+        except OSError as exc:
+            raise SnapshotError(f"{path}: cannot write snapshot ({exc})") from None

@@ -1,0 +1,118 @@
+"""The recorder stage loop: results and camera health in, durable records out.
+
+A batch is acknowledged on the queue only after its records are committed. While the
+database is down the same batch is retried with paced back-off and nothing new is read, so
+the backlog waits in the queue (bounded there, with drops counted) instead of being lost here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from maskwatch.config import Settings
+from maskwatch.messages import CameraHealth, FrameResult, MessageError
+from maskwatch.queue import Delivery, Queue, QueueError
+from maskwatch.streams import DEAD_LETTER, HEALTH, RECORDER_GROUP, RESULTS
+from storage.db import create_db_engine, upgrade
+from storage.recorder import Recorder
+from storage.snapshots import SnapshotError, SnapshotStore
+from storage.tracking import TrackEvent
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Batch:
+    deliveries: list[Delivery]
+    events: list[TrackEvent]
+    health: list[CameraHealth] = field(default_factory=list)
+
+
+def consumer_name(stage: str) -> str:
+    return f"{stage}-{socket.gethostname()}-{os.getpid()}"
+
+
+def dead_letter(queue: Queue, group: str, delivery: Delivery, reason: str) -> None:
+    """Move an entry no stage can ever process aside, with the reason, so it is kept and visible."""
+    log.error("unprocessable entry %s on %s moved to %s: %s", delivery.id, delivery.stream, DEAD_LETTER, reason)
+    queue.publish(
+        DEAD_LETTER, {**delivery.fields, "reason": reason.encode(), "stream": delivery.stream.encode()}, 100_000
+    )
+    queue.ack(group, [delivery])
+
+
+class RecorderStage:
+    def __init__(self, settings: Settings, queue: Queue, batch_size: int = 64) -> None:
+        self.settings = settings
+        self.queue = queue
+        self.batch_size = batch_size
+        self.engine = create_db_engine(settings.database.url)
+        upgrade(self.engine)
+        self.recorder = Recorder(
+            settings, self.engine, SnapshotStore(settings.snapshots.dir, settings.snapshots.jpeg_quality)
+        )
+        self.recorder.sync_cameras()
+        self.consumer = consumer_name("recorder")
+        for stream in (RESULTS, HEALTH):
+            queue.ensure_group(stream, RECORDER_GROUP)
+        self.violations_written = 0
+        # Tracked but not yet written: survives a stop/start of this stage object.
+        self._pending: _Batch | None = None
+
+    def _read(self, block_ms: int) -> _Batch | None:
+        deliveries: list[Delivery] = []
+        for stream in (RESULTS, HEALTH):  # first what a crashed recorder left unacknowledged
+            deliveries += self.queue.reclaim(RECORDER_GROUP, self.consumer, stream, 60_000, self.batch_size)
+        if not deliveries:
+            deliveries = self.queue.read(RECORDER_GROUP, self.consumer, [RESULTS, HEALTH], self.batch_size, block_ms)
+        if not deliveries:
+            return None
+        results: list[FrameResult] = []
+        health: list[CameraHealth] = []
+        good: list[Delivery] = []
+        for d in deliveries:
+            try:
+                if d.stream == RESULTS:
+                    results.append(FrameResult.from_fields(d.fields))
+                else:
+                    health.append(CameraHealth.from_fields(d.fields))
+                good.append(d)
+            except MessageError as exc:
+                dead_letter(self.queue, RECORDER_GROUP, d, str(exc))
+        results.sort(key=lambda r: (r.frame.camera_id, r.frame.captured_at))
+        return _Batch(good, self.recorder.track(results), health)
+
+    def run(self, stop: threading.Event, block_ms: int = 500) -> None:
+        backoff = 0.5
+        while True:
+            try:
+                if self._pending is None:
+                    if stop.is_set():
+                        break
+                    self._pending = self._read(block_ms)
+                    if self._pending is None:
+                        continue
+                ids = self.recorder.write(self._pending.events, self._pending.health)
+                self.queue.ack(RECORDER_GROUP, self._pending.deliveries)
+                self.violations_written += len(ids)
+                self._pending, backoff = None, 0.5
+            except (SQLAlchemyError, SnapshotError, QueueError) as exc:
+                reason = getattr(exc, "orig", None) or exc
+                log.error("recorder: cannot record a batch yet (%s); retrying in %.1f s", reason, backoff)
+                if stop.is_set() and self._pending is not None:
+                    log.error(
+                        "recorder: stopping with %d unrecorded entries left unacknowledged",
+                        len(self._pending.deliveries),
+                    )
+                    break
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
+
+    def close(self) -> None:
+        self.engine.dispose()

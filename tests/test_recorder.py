@@ -1,0 +1,116 @@
+"""The recorder stage on real databases: one violation per person, snapshots, outbox, counts,
+and no loss while the database is down."""
+
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import pytest
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.orm import Session
+
+from maskwatch.config import Settings, parse_settings
+from maskwatch.demo_media import DEMO_SCENES, render_scene
+from maskwatch.messages import CameraHealth, FaceObservation, FrameMessage, FrameResult
+from maskwatch.queue import open_queue
+from maskwatch.streams import HEALTH, RESULTS
+from storage.models import Camera, EvaluationCount, OutboxAlert, Violation
+from storage.stage import RecorderStage
+
+JPEG = cv2.imencode(".jpg", render_scene(DEMO_SCENES["entrance"]))[1].tobytes()
+MASKED = FaceObservation((565.0, 185.0, 715.0, 335.0), "with_mask", 0.9, 0.95, {"with_mask": 0.95})
+UNMASKED = FaceObservation((175.0, 185.0, 325.0, 335.0), "without_mask", 0.85, 0.95, {"without_mask": 0.9})
+
+
+def settings_for(database_url: str, tmp_path: Path) -> Settings:
+    return parse_settings(
+        {
+            "cameras": [{"id": "cam-1", "name": "Entrance", "url": "rtsp://u:pw@127.0.0.1/x"}],
+            "database": {"url": database_url},
+            "snapshots": {"dir": str(tmp_path / "snaps")},
+            "alerts": {
+                "webhooks": [{"url": "http://127.0.0.1:1/hook"}],
+                "email": {"host": "127.0.0.1", "sender": "a@b.c", "recipients": ["d@e.f"]},
+            },
+        }
+    )
+
+
+def publish_frames(queue, n: int, start: float = 1_790_000_000.0) -> None:  # type: ignore[no-untyped-def]
+    for i in range(n):
+        frame = FrameMessage("cam-1", i, start + i * 0.5, 1280, 720, JPEG)
+        queue.publish(RESULTS, FrameResult(frame, (MASKED, UNMASKED)).to_fields(), 10_000)
+
+
+def run_until(stage: RecorderStage, condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    stop = threading.Event()
+    thread = threading.Thread(target=stage.run, args=(stop, 100), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_records_one_violation_with_snapshots_outbox_and_counts(database_url: str, tmp_path: Path) -> None:
+    queue = open_queue("memory://")
+    stage = RecorderStage(settings_for(database_url, tmp_path), queue)
+    publish_frames(queue, 10)
+    queue.publish(HEALTH, CameraHealth("cam-1", "streaming", "ok", 10, 1, 1_790_000_005.0).to_fields(), 100)
+    run_until(stage, lambda: queue.backlog(RESULTS) == 0 and queue.backlog(HEALTH) == 0)
+
+    engine = create_engine(database_url)
+    with Session(engine) as s:
+        (v,) = s.scalars(select(Violation)).all()
+        assert (v.camera_id, v.label) == ("cam-1", "without_mask")
+        assert v.started_at.timestamp() == 1_790_000_000.0
+        assert Path(v.snapshot_path).stat().st_size > 5000 and Path(v.crop_path).is_file()
+        crop = cv2.imread(v.crop_path)
+        assert crop is not None and crop.shape[0] < 300  # a face crop, not the frame
+        alerts = s.scalars(select(OutboxAlert)).all()
+        assert sorted(a.channel for a in alerts) == ["email", "webhook:0"]
+        assert alerts[0].payload["camera_name"] == "Entrance" and alerts[0].payload["event_id"] == v.id
+        (count,) = s.scalars(select(EvaluationCount)).all()
+        assert (count.people, count.violations) == (2, 1)
+        cam = s.get(Camera, "cam-1")
+        assert cam is not None and cam.state == "streaming" and cam.frames_dropped == 1
+        assert "pw" not in cam.url
+    engine.dispose()
+
+
+@pytest.mark.service
+def test_database_outage_loses_nothing(postgres_url: str, tmp_path: Path) -> None:
+    queue = open_queue("memory://")
+    stage = RecorderStage(settings_for(postgres_url, tmp_path), queue)
+    dbname = postgres_url.rsplit("/", 1)[1]
+    admin = create_engine(postgres_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    stage.engine.dispose()
+    with admin.connect() as c:  # the database goes away: no new connections, current ones cut
+        c.execute(text(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS false'))
+        c.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{dbname}'"))
+    publish_frames(queue, 10)
+    run_until(stage, lambda: False, timeout=1.5)  # it keeps failing, and keeps the batch
+    assert queue.backlog(RESULTS) == 10
+    with admin.connect() as c:
+        c.execute(text(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS true'))
+    run_until(stage, lambda: queue.backlog(RESULTS) == 0)
+    engine = create_engine(postgres_url)
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Violation)) == 1
+        assert s.scalar(select(func.count()).select_from(OutboxAlert)) == 2
+    engine.dispose()
+    admin.dispose()
+
+
+def test_malformed_results_are_dead_lettered_not_dropped(tmp_path: Path) -> None:
+    from maskwatch.streams import DEAD_LETTER
+
+    queue = open_queue("memory://")
+    stage = RecorderStage(settings_for(f"sqlite:///{tmp_path / 'm.db'}", tmp_path), queue)
+    queue.publish(RESULTS, {"meta": b"{broken"}, 100)
+    publish_frames(queue, 3)
+    run_until(stage, lambda: queue.backlog(RESULTS) == 0)
+    assert queue.backlog(DEAD_LETTER) == 1
