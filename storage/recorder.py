@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -158,5 +159,6 @@ class Recorder:
             "confirmed_at": v.confirmed_at.isoformat().replace("+00:00", "Z"),
             "box": v.box,
             "snapshot_path": v.snapshot_path,
+            "snapshot_relpath": Path(v.snapshot_path).relative_to(self._snapshots.root).as_posix(),
             "crop_path": v.crop_path,
         }

@@ -1,0 +1,170 @@
+"""The alert dispatcher: drains the outbox the recorder fills, one channel at a time each.
+
+Every channel (each webhook, the e-mail) has its own worker thread, so a dead or slow
+endpoint only delays its own alerts. A failed delivery is retried with exponential back-off;
+after `max_attempts`, or at once when the receiver rejects the alert outright, it is
+dead-lettered. Every attempt is recorded. Rows are claimed with SELECT ... FOR UPDATE SKIP
+LOCKED, so several dispatchers may run against one Postgres.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from alerts.channels import DeliveryError, send_email, send_webhook
+from maskwatch.config import Settings, WebhookConfig
+from storage.models import DeliveryAttempt, OutboxAlert, utcnow
+
+log = logging.getLogger(__name__)
+
+Sender = Callable[[dict[str, Any]], str]
+
+
+class Dispatcher:
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.settings = settings
+        self.alerts = settings.alerts
+        self.engine = engine
+        self._http = httpx.Client()
+        self.senders: dict[str, Sender] = {}
+        for i, hook in enumerate(self.alerts.webhooks):
+            self.senders[f"webhook:{i}"] = self._webhook_sender(hook)
+        if self.alerts.email is not None:
+            email = self.alerts.email
+            self.senders["email"] = lambda p: send_email(email, p)
+
+    def _webhook_sender(self, hook: WebhookConfig) -> Sender:
+        return lambda payload: send_webhook(self._http, hook, self.alerts, payload)
+
+    def backoff(self, attempts: int) -> dt.timedelta:
+        seconds = min(self.alerts.backoff_initial_s * 2 ** max(attempts - 1, 0), self.alerts.backoff_max_s)
+        return dt.timedelta(seconds=seconds)
+
+    def run_channel_once(self, channel: str, limit: int = 20) -> int:
+        """Deliver what is due on one channel; returns how many alerts were attempted."""
+        done = 0
+        for _ in range(limit):
+            with Session(self.engine) as s, s.begin():
+                now = utcnow()
+                row = s.scalars(
+                    select(OutboxAlert)
+                    .where(
+                        OutboxAlert.channel == channel,
+                        OutboxAlert.state == "pending",
+                        OutboxAlert.next_attempt_at <= now,
+                    )
+                    .order_by(OutboxAlert.next_attempt_at, OutboxAlert.id)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                ).first()
+                if row is None:
+                    break
+                group = self._cooldown_group(s, row, now)
+                if group is None:
+                    continue
+                self._deliver(s, channel, group, now)
+                done += len(group)
+        return done
+
+    def _cooldown_group(self, s: Session, row: OutboxAlert, now: dt.datetime) -> list[OutboxAlert] | None:
+        """With a cooldown, alerts of a camera within the window wait and then go out as one digest."""
+        cooldown = self.alerts.cooldown_s
+        if cooldown <= 0 or row.attempts > 0:
+            return [row]
+        camera = row.payload["camera_id"]
+        last = s.scalar(
+            select(OutboxAlert.delivered_at)
+            .where(OutboxAlert.channel == row.channel, OutboxAlert.state == "delivered")
+            .where(OutboxAlert.payload["camera_id"].as_string() == camera)
+            .order_by(OutboxAlert.delivered_at.desc())
+            .limit(1)
+        )
+        if last is not None and now < last + dt.timedelta(seconds=cooldown):
+            row.next_attempt_at = last + dt.timedelta(seconds=cooldown)
+            return None
+        waiting = s.scalars(
+            select(OutboxAlert)
+            .where(OutboxAlert.channel == row.channel, OutboxAlert.state == "pending", OutboxAlert.attempts == 0)
+            .where(OutboxAlert.payload["camera_id"].as_string() == camera)
+            .order_by(OutboxAlert.id)
+            .with_for_update(skip_locked=True)
+        ).all()
+        return list(waiting) or [row]
+
+    def _deliver(self, s: Session, channel: str, group: list[OutboxAlert], now: dt.datetime) -> None:
+        payload = group[0].payload if len(group) == 1 else {**group[0].payload, "events": [g.payload for g in group]}
+        sender = self.senders.get(channel)
+        try:
+            if sender is None:
+                raise DeliveryError(f"channel {channel} is no longer configured", permanent=True)
+            detail, ok, permanent = sender(payload), True, False
+        except DeliveryError as exc:
+            detail, ok, permanent = str(exc), False, exc.permanent
+        for row in group:
+            row.attempts += 1
+            s.add(DeliveryAttempt(outbox_id=row.id, ok=ok, detail=detail, at=now))
+            if ok:
+                row.state, row.delivered_at, row.last_error = "delivered", now, ""
+            elif permanent or row.attempts >= self.alerts.max_attempts:
+                row.state, row.last_error = "dead", detail
+            else:
+                row.last_error = detail
+                row.next_attempt_at = now + self.backoff(row.attempts)
+        event_ids = [g.payload.get("event_id") for g in group]
+        if ok:
+            log.info("alert delivered: channel=%s events=%s (%s)", channel, event_ids, detail)
+        elif group[0].state == "dead":
+            log.error(
+                "alert dead-lettered after %d attempt(s): channel=%s events=%s: %s",
+                group[0].attempts,
+                channel,
+                event_ids,
+                detail,
+            )
+        else:
+            log.warning(
+                "alert attempt %d failed, retry at %s: channel=%s events=%s: %s",
+                group[0].attempts,
+                group[0].next_attempt_at.isoformat(),
+                channel,
+                event_ids,
+                detail,
+            )
+
+    def run(self, stop: threading.Event, poll_s: float = 0.5) -> None:
+        threads = [
+            threading.Thread(target=self._channel_loop, args=(c, stop, poll_s), name=f"alerts-{c}", daemon=True)
+            for c in self.senders
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self._http.close()
+
+    def _channel_loop(self, channel: str, stop: threading.Event, poll_s: float) -> None:
+        backoff = poll_s
+        while not stop.is_set():
+            try:
+                busy = self.run_channel_once(channel)
+                backoff = poll_s
+            except SQLAlchemyError as exc:
+                log.error(
+                    "alerts %s: database unavailable (%s); retrying in %.1f s",
+                    channel,
+                    getattr(exc, "orig", exc),
+                    backoff,
+                )
+                busy = 0
+                backoff = min(backoff * 2, 30.0)
+            if not busy:
+                stop.wait(backoff)

@@ -1,0 +1,202 @@
+"""Alert delivery to a real HTTP receiver and a real SMTP server, through the durable outbox."""
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import cv2
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alerts.dispatcher import Dispatcher
+from maskwatch.config import Settings, parse_settings
+from maskwatch.demo_media import DEMO_SCENES, render_scene
+from maskwatch.messages import FaceObservation, FrameMessage
+from storage.db import create_db_engine, upgrade
+from storage.models import DeliveryAttempt, OutboxAlert
+from storage.recorder import Recorder
+from storage.snapshots import SnapshotStore
+from storage.tracking import BestShot, ViolationConfirmed
+from tests.receivers import smtp_server, webhook_receiver
+
+JPEG = cv2.imencode(".jpg", render_scene(DEMO_SCENES["entrance"]))[1].tobytes()
+FACE = FaceObservation((175.0, 185.0, 325.0, 335.0), "without_mask", 0.85, 0.95, {"without_mask": 0.9})
+
+
+def make_settings(
+    tmp_path: Path, database_url: str, webhooks: list[dict], email_port: int | None, **alerts: Any
+) -> Settings:
+    cfg: dict[str, Any] = {"webhooks": webhooks, "backoff_initial_s": 0.01, "backoff_max_s": 0.05, **alerts}
+    if email_port is not None:
+        cfg["email"] = {
+            "host": "127.0.0.1",
+            "port": email_port,
+            "starttls": False,
+            "sender": "mw@example.org",
+            "recipients": ["ops@example.org"],
+        }
+    return parse_settings(
+        {
+            "cameras": [{"id": "cam-1", "name": "Entrance", "url": "rtsp://127.0.0.1/x"}],
+            "database": {"url": database_url},
+            "snapshots": {"dir": str(tmp_path / "snaps")},
+            "alerts": cfg,
+        }
+    )
+
+
+def record_violations(settings: Settings, n: int = 1) -> None:
+    engine = create_db_engine(settings.database.url)
+    upgrade(engine)
+    recorder = Recorder(settings, engine, SnapshotStore(settings.snapshots.dir))
+    recorder.sync_cameras()
+    t0 = 1_790_000_000.0
+    events = [
+        ViolationConfirmed(
+            "cam-1",
+            f"cam-1-{i}",
+            "without_mask",
+            0.85,
+            t0 + i,
+            t0 + i + 1,
+            BestShot(FrameMessage("cam-1", i, t0 + i, 1280, 720, JPEG), FACE),
+        )
+        for i in range(n)
+    ]
+    recorder.write(events, [])
+    engine.dispose()
+
+
+def drain(settings: Settings, rounds: int = 1) -> Dispatcher:
+    dispatcher = Dispatcher(settings, create_db_engine(settings.database.url))
+    for _ in range(rounds):
+        for channel in dispatcher.senders:
+            dispatcher.run_channel_once(channel)
+    return dispatcher
+
+
+def outbox(settings: Settings) -> list[OutboxAlert]:
+    engine = create_db_engine(settings.database.url)
+    with Session(engine) as s:
+        rows = list(s.scalars(select(OutboxAlert).order_by(OutboxAlert.id)))
+    engine.dispose()
+    return rows
+
+
+def test_webhook_and_email_delivered(database_url: str, tmp_path: Path) -> None:
+    with webhook_receiver(secret="s3cret") as hook, smtp_server() as smtp:
+        settings = make_settings(tmp_path, database_url, [{"url": hook.url, "secret": "s3cret"}], smtp.port)
+        record_violations(settings)
+        drain(settings)
+        (req,) = hook.received
+        assert req["signature_valid"] is True
+        body = req["json"]
+        assert {"event_id", "camera_id", "camera_name", "label", "score", "started_at"} <= set(body)
+        assert body["camera_name"] == "Entrance" and body["label"] == "without_mask"
+        assert dt.datetime.fromisoformat(body["started_at"].replace("Z", "+00:00")).tzinfo is not None
+        assert req["headers"]["Idempotency-Key"] == str(body["event_id"])
+        (mail,) = smtp.messages
+        assert "Entrance" in mail["Subject"]
+        types = [p.get_content_type() for p in mail.walk()]
+        assert "text/plain" in types and "text/html" in types and "image/jpeg" in types
+        image = next(p for p in mail.walk() if p.get_content_type() == "image/jpeg")
+        assert len(image.get_content()) > 5000
+    assert {r.state for r in outbox(settings)} == {"delivered"}
+
+
+def test_inline_snapshot_option(tmp_path: Path) -> None:
+    with webhook_receiver() as hook:
+        settings = make_settings(
+            tmp_path, f"sqlite:///{tmp_path / 'a.db'}", [{"url": hook.url, "inline_snapshot": True}], None
+        )
+        record_violations(settings)
+        drain(settings)
+        body = hook.received[0]["json"]
+        assert body["snapshot_content_type"] == "image/jpeg" and len(body["snapshot_base64"]) > 5000
+
+
+def test_retry_with_backoff_then_delivered(tmp_path: Path) -> None:
+    with webhook_receiver(statuses=[503, 503]) as hook:
+        settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'a.db'}", [{"url": hook.url}], None)
+        record_violations(settings)
+        drain(settings)
+        (row,) = outbox(settings)
+        assert (row.state, row.attempts) == ("pending", 1) and "503" in row.last_error
+        for _ in range(50):
+            drain(settings)
+            if outbox(settings)[0].state == "delivered":
+                break
+        (row,) = outbox(settings)
+        assert (row.state, row.attempts) == ("delivered", 3)
+        assert [r["status"] for r in hook.received] == [503, 503, 200]
+
+
+def test_dead_webhook_does_not_block_email_and_is_dead_lettered(tmp_path: Path) -> None:
+    with smtp_server() as smtp:
+        settings = make_settings(
+            tmp_path, f"sqlite:///{tmp_path / 'a.db'}", [{"url": "http://127.0.0.1:1/hook"}], smtp.port, max_attempts=3
+        )
+        record_violations(settings, n=2)
+        for _ in range(100):
+            drain(settings)
+            if all(r.state != "pending" for r in outbox(settings)):
+                break
+        assert len(smtp.messages) == 2
+    states = {(r.channel, r.state) for r in outbox(settings)}
+    assert states == {("email", "delivered"), ("webhook:0", "dead")}
+    engine = create_db_engine(settings.database.url)
+    with Session(engine) as s:
+        attempts = s.scalars(select(DeliveryAttempt).where(DeliveryAttempt.ok.is_(False))).all()
+        assert len(attempts) == 6 and all("127.0.0.1:1" in a.detail for a in attempts)
+
+
+def test_rejected_alert_is_dead_at_once(tmp_path: Path) -> None:
+    with webhook_receiver(statuses=[400]) as hook:
+        settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'a.db'}", [{"url": hook.url}], None)
+        record_violations(settings)
+        drain(settings)
+    (row,) = outbox(settings)
+    assert (row.state, row.attempts) == ("dead", 1)
+
+
+@pytest.mark.parametrize("cooldown", [0, 60])
+def test_cooldown_folds_a_burst_into_one_digest(database_url: str, tmp_path: Path, cooldown: int) -> None:
+    with webhook_receiver() as hook:
+        settings = make_settings(tmp_path, database_url, [{"url": hook.url}], None, cooldown_s=cooldown)
+        record_violations(settings, n=1)
+        drain(settings)
+        engine = create_db_engine(settings.database.url)
+        recorder = Recorder(settings, engine, SnapshotStore(settings.snapshots.dir))
+        t0 = 1_790_000_100.0
+        recorder.write(
+            [
+                ViolationConfirmed(
+                    "cam-1",
+                    f"later-{i}",
+                    "without_mask",
+                    0.8,
+                    t0 + i,
+                    t0 + i,
+                    BestShot(FrameMessage("cam-1", i, t0 + i, 1280, 720, JPEG), FACE),
+                )
+                for i in (1, 2, 3)
+            ],
+            [],
+        )
+        drain(settings)
+        if cooldown == 0:
+            assert len(hook.received) == 4
+            return
+        assert len(hook.received) == 1  # the burst waits for the window to end
+        with Session(engine) as s, s.begin():  # the window passes
+            for row in s.scalars(select(OutboxAlert)):
+                row.next_attempt_at -= dt.timedelta(seconds=61)
+                if row.delivered_at is not None:
+                    row.delivered_at -= dt.timedelta(seconds=61)
+        drain(settings)
+        engine.dispose()
+        assert len(hook.received) == 2
+        digest = hook.received[1]["json"]
+        assert len(digest["events"]) == 3
+    assert {r.state for r in outbox(settings)} == {"delivered"}
