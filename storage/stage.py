@@ -8,8 +8,6 @@ the backlog waits in the queue (bounded there, with drops counted) instead of be
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 from dataclasses import dataclass, field
 
@@ -18,7 +16,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from maskwatch.config import Settings
 from maskwatch.messages import CameraHealth, FrameResult, MessageError
 from maskwatch.queue import Delivery, Queue, QueueError
-from maskwatch.streams import DEAD_LETTER, HEALTH, RECORDER_GROUP, RESULTS
+from maskwatch.stages import consumer_name, dead_letter
+from maskwatch.streams import HEALTH, RECORDER_GROUP, RESULTS
 from storage.db import create_db_engine, upgrade
 from storage.recorder import Recorder
 from storage.snapshots import SnapshotError, SnapshotStore
@@ -32,19 +31,6 @@ class _Batch:
     deliveries: list[Delivery]
     events: list[TrackEvent]
     health: list[CameraHealth] = field(default_factory=list)
-
-
-def consumer_name(stage: str) -> str:
-    return f"{stage}-{socket.gethostname()}-{os.getpid()}"
-
-
-def dead_letter(queue: Queue, group: str, delivery: Delivery, reason: str) -> None:
-    """Move an entry no stage can ever process aside, with the reason, so it is kept and visible."""
-    log.error("unprocessable entry %s on %s moved to %s: %s", delivery.id, delivery.stream, DEAD_LETTER, reason)
-    queue.publish(
-        DEAD_LETTER, {**delivery.fields, "reason": reason.encode(), "stream": delivery.stream.encode()}, 100_000
-    )
-    queue.ack(group, [delivery])
 
 
 class RecorderStage:

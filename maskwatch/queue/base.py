@@ -31,7 +31,10 @@ class Queue(ABC):
 
     @abstractmethod
     def read(self, group: str, consumer: str, streams: Sequence[str], count: int, block_ms: int) -> list[Delivery]:
-        """Up to `count` new entries across `streams`, waiting up to `block_ms` for the first."""
+        """New entries from `streams`, at most `count` from each, waiting up to `block_ms` for the first.
+
+        Everything returned is pending for `consumer` until acknowledged or reclaimed.
+        """
 
     @abstractmethod
     def ack(self, group: str, deliveries: Sequence[Delivery]) -> None:

@@ -63,7 +63,8 @@ class RedisQueue(Queue):
         out: list[Delivery] = []
         for stream, entries in reply or []:
             out.extend(self._deliveries(stream.decode(), entries))
-        return out[:count]
+        # COUNT applies per stream; everything delivered is returned (it is pending now).
+        return out
 
     def ack(self, group: str, deliveries: Sequence[Delivery]) -> None:
         if not deliveries:

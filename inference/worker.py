@@ -1,0 +1,130 @@
+"""The inference stage: frames from every camera stream in, labelled faces out.
+
+Workers form one consumer group over all camera streams, so any number of them on any number
+of machines share the load. A batch is filled up to `batch_frames` or `batch_wait_ms`, all its
+faces are classified in one interpreter call, results are published, and only then are the
+frames acknowledged. Frames a dead worker held are reclaimed after `reclaim_idle_ms`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from inference.analyzer import FaceAnalyzer
+from maskwatch.config import Settings
+from maskwatch.messages import FaceObservation, FrameMessage, FrameResult, MessageError
+from maskwatch.queue import Delivery, Queue, QueueError
+from maskwatch.stages import consumer_name, dead_letter
+from maskwatch.streams import INFERENCE_GROUP, RESULTS, frames_stream
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkerStats:
+    frames: int = 0
+    faces: int = 0
+    batches: int = 0
+    busy_s: float = 0.0
+
+
+class InferenceWorker:
+    def __init__(
+        self, settings: Settings, queue: Queue, analyzer: FaceAnalyzer | None = None, consumer: str | None = None
+    ) -> None:
+        self.settings = settings
+        self.cfg = settings.inference
+        self.queue = queue
+        self.analyzer = analyzer or FaceAnalyzer(settings.analyzer)
+        self.streams = [frames_stream(c.id) for c in settings.cameras]
+        self.consumer = consumer or consumer_name("infer")
+        for stream in self.streams:
+            queue.ensure_group(stream, INFERENCE_GROUP)
+        self.stats = WorkerStats()
+        self._last_reclaim = 0.0
+
+    def _collect(self, block_ms: int) -> list[Delivery]:
+        got: list[Delivery] = []
+        now = time.monotonic()
+        if now - self._last_reclaim > self.cfg.reclaim_idle_ms / 2000:
+            self._last_reclaim = now
+            for stream in self.streams:
+                got += self.queue.reclaim(
+                    INFERENCE_GROUP, self.consumer, stream, self.cfg.reclaim_idle_ms, self.cfg.batch_frames - len(got)
+                )
+                if len(got) >= self.cfg.batch_frames:
+                    return got
+            if got:
+                log.warning("reclaimed %d frame(s) left by a stopped worker", len(got))
+        got += self.queue.read(INFERENCE_GROUP, self.consumer, self.streams, self.cfg.batch_frames - len(got), block_ms)
+        deadline = time.monotonic() + self.cfg.batch_wait_ms / 1000
+        while got and len(got) < self.cfg.batch_frames:
+            remaining_ms = int((deadline - time.monotonic()) * 1000)
+            if remaining_ms <= 0:
+                break
+            more = self.queue.read(
+                INFERENCE_GROUP, self.consumer, self.streams, self.cfg.batch_frames - len(got), remaining_ms
+            )
+            if not more:
+                break
+            got += more
+        return got
+
+    def process(self, deliveries: list[Delivery]) -> int:
+        """Analyze one batch, publish its results, acknowledge its frames. Returns frames done."""
+        frames: list[FrameMessage] = []
+        images: list[np.ndarray] = []
+        good: list[Delivery] = []
+        for d in deliveries:
+            try:
+                frame = FrameMessage.from_fields(d.fields)
+                image = cv2.imdecode(np.frombuffer(frame.jpeg, np.uint8), cv2.IMREAD_COLOR)
+                if image is None:
+                    raise MessageError(f"camera {frame.camera_id} frame {frame.seq}: JPEG does not decode")
+            except MessageError as exc:
+                dead_letter(self.queue, INFERENCE_GROUP, d, str(exc))
+                continue
+            frames.append(frame)
+            images.append(image)
+            good.append(d)
+        if not good:
+            return 0
+        t0 = time.perf_counter()
+        analyzed = self.analyzer.analyze_batch(images)
+        self.stats.busy_s += time.perf_counter() - t0
+        for frame, faces in zip(frames, analyzed, strict=True):
+            obs = tuple(FaceObservation(f.box, f.label, f.score, f.face_score, f.probs) for f in faces)
+            self.queue.publish(RESULTS, FrameResult(frame, obs).to_fields(), self.settings.queue.results_maxlen)
+            self.stats.faces += len(obs)
+        self.queue.ack(INFERENCE_GROUP, good)
+        self.stats.frames += len(good)
+        self.stats.batches += 1
+        return len(good)
+
+    def run(self, stop: threading.Event, block_ms: int = 500) -> None:
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                batch = self._collect(block_ms)
+                if batch:
+                    self.process(batch)
+                backoff = 0.5
+            except QueueError as exc:
+                # Unacknowledged frames stay pending and are retried (or reclaimed by another worker).
+                log.error("inference: queue unavailable (%s); retrying in %.1f s", exc, backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
+        log.info(
+            "inference worker %s stopped: %d frames, %d faces, %d batches, %.1f ms/frame",
+            self.consumer,
+            self.stats.frames,
+            self.stats.faces,
+            self.stats.batches,
+            1000 * self.stats.busy_s / max(self.stats.frames, 1),
+        )

@@ -1,0 +1,107 @@
+"""The inference stage over real queues: batching across cameras, results, dead-lettering, reclaim."""
+
+import threading
+import time
+from collections.abc import Iterator
+
+import cv2
+import pytest
+
+from inference.analyzer import FaceAnalyzer
+from inference.worker import InferenceWorker
+from maskwatch.config import Settings, parse_settings
+from maskwatch.demo_media import DEMO_SCENES, render_scene
+from maskwatch.messages import FrameMessage, FrameResult
+from maskwatch.queue import Queue, open_queue
+from maskwatch.streams import DEAD_LETTER, RESULTS, frames_stream
+
+SETTINGS = parse_settings(
+    {
+        "cameras": [{"id": "a", "name": "A", "url": "rtsp://127.0.0.1/a"}, {"id": "b", "name": "B", "url": "x.mp4"}],
+        "inference": {"batch_frames": 4, "batch_wait_ms": 50, "reclaim_idle_ms": 1000},
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> FaceAnalyzer:
+    return FaceAnalyzer(SETTINGS.analyzer)
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.service)])
+def queue(request: pytest.FixtureRequest) -> Iterator[Queue]:
+    q = open_queue("memory://" if request.param == "memory" else request.getfixturevalue("redis_url"))
+    yield q
+    q.close()
+
+
+def frame(camera: str, seq: int, scene: str = "entrance") -> FrameMessage:
+    jpeg = cv2.imencode(".jpg", render_scene(DEMO_SCENES[scene]))[1].tobytes()
+    return FrameMessage(camera, seq, 1_790_000_000.0 + seq, 1280, 720, jpeg)
+
+
+def publish(queue: Queue, settings: Settings, frames: list[FrameMessage]) -> None:
+    for f in frames:
+        queue.publish(frames_stream(f.camera_id), f.to_fields(), settings.queue.frames_maxlen)
+
+
+def results(queue: Queue) -> list[FrameResult]:
+    queue.ensure_group(RESULTS, "check")
+    return [FrameResult.from_fields(d.fields) for d in queue.read("check", "t", [RESULTS], 1000, 100)]
+
+
+def test_batches_across_cameras_and_labels_faces(queue: Queue, analyzer: FaceAnalyzer) -> None:
+    worker = InferenceWorker(SETTINGS, queue, analyzer, consumer="w1")
+    publish(
+        queue, SETTINGS, [frame("a", 0), frame("b", 0, "hall"), frame("a", 1), frame("b", 1, "hall"), frame("a", 2)]
+    )
+    batch = worker._collect(200)
+    assert len(batch) >= 4  # batch_frames (Redis may deliver up to that many from each stream)
+    done = worker.process(batch)
+    while done < 5:
+        done += worker.process(worker._collect(200))
+    assert done == 5
+    got = results(queue)
+    assert sorted((r.frame.camera_id, r.frame.seq) for r in got) == [("a", 0), ("a", 1), ("a", 2), ("b", 0), ("b", 1)]
+    by_cam = {r.frame.camera_id: r for r in got}
+    assert len(by_cam["a"].faces) == 3 and len(by_cam["b"].faces) == 4
+    assert sum(f.label == "without_mask" for f in by_cam["a"].faces) == 1
+    assert queue.backlog(frames_stream("a")) == 0  # acknowledged after publishing
+
+
+def test_corrupt_frame_is_dead_lettered_and_the_rest_processed(queue: Queue, analyzer: FaceAnalyzer) -> None:
+    worker = InferenceWorker(SETTINGS, queue, analyzer, consumer="w1")
+    bad = FrameMessage("a", 9, 1.0, 10, 10, b"\xff\xd8 not a jpeg")
+    publish(queue, SETTINGS, [bad, frame("a", 10)])
+    assert worker.process(worker._collect(200)) == 1
+    assert queue.backlog(DEAD_LETTER) == 1
+    assert [r.frame.seq for r in results(queue)] == [10]
+
+
+def test_frames_held_by_a_dead_worker_are_reclaimed(queue: Queue, analyzer: FaceAnalyzer) -> None:
+    dead = InferenceWorker(SETTINGS, queue, analyzer, consumer="dead")
+    alive = InferenceWorker(SETTINGS, queue, analyzer, consumer="alive")
+    publish(queue, SETTINGS, [frame("a", 0), frame("a", 1)])
+    held = dead._collect(200)
+    assert len(held) == 2  # ...and then the worker dies without acknowledging
+    alive._last_reclaim = time.monotonic()
+    assert alive._collect(100) == []
+    time.sleep(1.1)
+    alive._last_reclaim = 0.0
+    reclaimed = alive._collect(100)
+    assert sorted(d.id for d in reclaimed) == sorted(d.id for d in held)
+    assert alive.process(reclaimed) == 2
+
+
+def test_run_stops_on_signal(queue: Queue, analyzer: FaceAnalyzer) -> None:
+    worker = InferenceWorker(SETTINGS, queue, analyzer, consumer="w1")
+    publish(queue, SETTINGS, [frame("b", i, "queue") for i in range(3)])
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop, 100))
+    thread.start()
+    deadline = time.monotonic() + 30
+    while worker.stats.frames < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    thread.join(5)
+    assert not thread.is_alive() and worker.stats.frames == 3
