@@ -94,6 +94,9 @@ class CameraConfig(_Model):
         "Credentials in the URL are never logged; use ${VAR} to keep them out of the file.",
     )
     sample_fps: float = Field(2.0, gt=0, le=30, description="Frames per second sent to inference.")
+    realtime: bool = Field(
+        True, description="Recordings (file paths) play at their own pace; false reads them as fast as they decode."
+    )
 
 
 class QueueConfig(_Model):

@@ -93,3 +93,63 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'maskwatch.db'}"
     return str(request.getfixturevalue("postgres_url"))
+
+
+class RtspServer:
+    """The GStreamer RTSP test server (tests/rtsp_server.py) as a subprocess on 127.0.0.1."""
+
+    def __init__(self, mounts: list[str], port: int = 0) -> None:
+        import subprocess
+
+        self.mounts = mounts
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", str(REPO / "tests" / "rtsp_server.py"), "--port", str(port), *mounts],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line.startswith("READY"):
+            err = self.proc.stderr.read() if self.proc.stderr else ""
+            raise RuntimeError(f"RTSP server did not start: {line!r} {err[-2000:]}")
+        self.port = int(line.split()[1])
+
+    def url(self, mount: str) -> str:
+        return f"rtsp://127.0.0.1:{self.port}/{mount}"
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait(10)
+
+
+@pytest.fixture()
+def rtsp_server(shared: Path) -> Iterator[Any]:
+    """Factory: rtsp_server(["cam=../shared/videos/x.mp4", ...], port=0) -> RtspServer."""
+    import shutil
+    import subprocess
+
+    probe = (
+        subprocess.run(
+            [
+                "/usr/bin/python3",
+                "-c",
+                "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer",
+            ],
+            capture_output=True,
+        )
+        if shutil.which("/usr/bin/python3")
+        else None
+    )
+    if probe is None or probe.returncode != 0:
+        pytest.skip("GStreamer RTSP server not installed (apt: gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-bad)")
+    servers: list[RtspServer] = []
+
+    def start(mounts: list[str], port: int = 0) -> RtspServer:
+        server = RtspServer(mounts, port)
+        servers.append(server)
+        return server
+
+    yield start
+    for s in servers:
+        s.stop()

@@ -1,0 +1,109 @@
+#!/usr/bin/python3
+"""RTSP test server: loops H.264 MP4 clips over RTSP without re-encoding, one mount per clip.
+
+Runs under the system Python, where Debian's `gi` (GStreamer bindings) lives:
+
+    /usr/bin/python3 tests/rtsp_server.py --port 0 cam1=clip.mp4 cam2=other.mp4[:freeze=3]
+
+Prints `READY <port>` once serving. Each client gets the clip from its first keyframe; the
+H.264 access units are read once, then pushed through appsrc forever with timestamps shifted
+by the clip length on every loop. `:freeze=S` stops sending after S seconds while keeping the
+connection open (a frozen camera).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+
+def load_access_units(path: str) -> tuple[Gst.Caps, list[tuple[int, int, bytes, bool]], int]:
+    pipeline = Gst.parse_launch(
+        f'filesrc location="{path}" ! qtdemux ! h264parse config-interval=-1 '
+        "! video/x-h264,stream-format=byte-stream,alignment=au ! appsink name=sink sync=false"
+    )
+    sink = pipeline.get_by_name("sink")
+    pipeline.set_state(Gst.State.PLAYING)
+    units, caps = [], None
+    while True:
+        sample = sink.emit("pull-sample")
+        if sample is None:
+            break
+        buf = sample.get_buffer()
+        caps = sample.get_caps()
+        keyframe = not buf.has_flags(Gst.BufferFlags.DELTA_UNIT)
+        units.append((buf.pts, buf.duration, buf.extract_dup(0, buf.get_size()), keyframe))
+    pipeline.set_state(Gst.State.NULL)
+    if not units or caps is None:
+        sys.exit(f"{path}: no H.264 video found")
+    last_pts, last_dur = units[-1][0], units[-1][1]
+    step = last_dur if last_dur != Gst.CLOCK_TIME_NONE else units[1][0] - units[0][0]
+    return caps, units, last_pts + step - units[0][0]
+
+
+class LoopFactory(GstRtspServer.RTSPMediaFactory):
+    def __init__(self, path: str, freeze_after_s: float | None) -> None:
+        super().__init__()
+        self.caps, self.units, self.length = load_access_units(path)
+        self.freeze_after = None if freeze_after_s is None else int(freeze_after_s * Gst.SECOND)
+        self.set_shared(False)
+        self.connect("media-configure", self._configure)
+
+    def do_create_element(self, url: GstRtspServer.RTSPUrl) -> Gst.Element:
+        return Gst.parse_launch(
+            "( appsrc name=src is-live=true format=time do-timestamp=false "
+            "! h264parse ! rtph264pay name=pay0 pt=96 config-interval=1 )"
+        )
+
+    def _configure(self, _factory: object, media: GstRtspServer.RTSPMedia) -> None:
+        src = media.get_element().get_child_by_name("src")
+        src.set_property("caps", self.caps)
+        state = {"i": 0, "loop": 0}
+        base = self.units[0][0]
+
+        def need_data(appsrc: Gst.Element, _length: int) -> None:
+            pts, dur, data, _ = self.units[state["i"]]
+            stamped = pts - base + state["loop"] * self.length
+            if self.freeze_after is not None and stamped > self.freeze_after:
+                return  # frozen: the connection stays up, nothing more arrives
+            buf = Gst.Buffer.new_wrapped(data)
+            buf.pts = buf.dts = stamped
+            buf.duration = dur
+            appsrc.emit("push-buffer", buf)
+            state["i"] += 1
+            if state["i"] == len(self.units):
+                state["i"] = 0
+                state["loop"] += 1
+
+        src.connect("need-data", need_data)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", default="0")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("mounts", nargs="+", help="name=file.mp4[:freeze=S]")
+    args = parser.parse_args()
+    Gst.init(None)
+    server = GstRtspServer.RTSPServer()
+    server.set_address(args.host)
+    server.set_service(args.port)
+    mounts = server.get_mount_points()
+    for spec in args.mounts:
+        name, _, rest = spec.partition("=")
+        path, _, opt = rest.partition(":freeze=")
+        mounts.add_factory(f"/{name}", LoopFactory(path, float(opt) if opt else None))
+    if server.attach(None) == 0:
+        sys.exit("could not bind the RTSP port")
+    print(f"READY {server.get_bound_port()}", flush=True)
+    GLib.MainLoop().run()
+
+
+if __name__ == "__main__":
+    main()
