@@ -140,7 +140,25 @@ class Dispatcher:
                 detail,
             )
 
+    def nothing_due(self) -> bool:
+        """No alert is due now (pending alerts may still wait for a later retry)."""
+        try:
+            with Session(self.engine) as s:
+                due = s.scalar(
+                    select(OutboxAlert.id)
+                    .where(OutboxAlert.state == "pending", OutboxAlert.next_attempt_at <= utcnow())
+                    .where(OutboxAlert.channel.in_(list(self.senders)))
+                    .limit(1)
+                )
+        except SQLAlchemyError:
+            return False
+        return due is None
+
     def run(self, stop: threading.Event, poll_s: float = 0.5) -> None:
+        if not self.senders:
+            log.info("no alert channels configured: violations are recorded without alerts")
+            stop.wait()
+            return
         threads = [
             threading.Thread(target=self._channel_loop, args=(c, stop, poll_s), name=f"alerts-{c}", daemon=True)
             for c in self.senders

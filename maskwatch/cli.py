@@ -21,6 +21,8 @@ def _setup_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # Migration chatter is not news to an operator; problems still come through as warnings.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _settings_with_detector(args: argparse.Namespace) -> Settings:
@@ -133,6 +135,65 @@ def _cmd_config_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    import threading
+
+    from maskwatch.runtime import STAGES, Runtime, install_signal_handlers
+
+    settings = load_settings(args.config)
+    stages = STAGES if args.command == "run" else (args.command,)
+    if not settings.cameras and ("ingest" in stages or "infer" in stages):
+        log.error("%s: no cameras configured", args.config)
+        return EXIT_USAGE
+    stop = threading.Event()
+    install_signal_handlers(stop)
+    runtime = Runtime(settings, stages)
+    runtime.start()
+    runtime.wait(stop, until_sources_finish=getattr(args, "until_done", False))
+    return 0
+
+
+def _engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from storage.db import create_db_engine, upgrade
+
+    engine = create_db_engine(load_settings(args.config).database.url)
+    upgrade(engine)
+    return engine
+
+
+def _cmd_db_upgrade(args: argparse.Namespace) -> int:
+    _engine(args).dispose()
+    return 0
+
+
+def _cmd_events_list(args: argparse.Namespace) -> int:
+    import json
+
+    from storage.review import list_events, parse_since
+
+    engine = _engine(args)
+    rows = list_events(engine, args.camera, parse_since(args.since) if args.since else None, args.label, args.limit)
+    if args.json:
+        print(json.dumps([r.to_json() for r in rows], indent=1))
+        return 0
+    print(f"{'id':>6}  {'started (UTC)':<20} {'camera':<22} {'label':<15} {'score':>5}  snapshot")
+    for r in rows:
+        started = r.started_at.strftime("%Y-%m-%d %H:%M:%S")
+        camera = f"{r.camera_name[:21]}"
+        print(f"{r.id:>6}  {started:<20} {camera:<22} {r.label:<15} {r.score:>5.2f}  {r.snapshot_path}")
+    print(f"{len(rows)} violation(s)", file=sys.stderr)
+    return 0
+
+
+def _cmd_events_show(args: argparse.Namespace) -> int:
+    import json
+
+    from storage.review import show_event
+
+    print(json.dumps(show_event(_engine(args), args.id), indent=1))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="maskwatch", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -177,6 +238,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image", type=Path, help="frame to time (resized to 1280x720); default: a demo scene")
     detector_args(p)
     p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("run", help="all stages in one process (embedded or production URLs from the config)")
+    p.add_argument("--config", type=Path, required=True)
+    p.add_argument("--until-done", action="store_true", help="stop by itself once every recording has played")
+    p.set_defaults(func=_cmd_run)
+    for stage, text in (
+        ("ingest", "read cameras and queue sampled frames"),
+        ("infer", "detect and classify queued frames (run as many as needed)"),
+        ("record", "track faces and record violations with snapshots"),
+        ("alerts", "deliver webhook and e-mail alerts from the outbox"),
+    ):
+        p = sub.add_parser(stage, help=f"one stage per process: {text}")
+        p.add_argument("--config", type=Path, required=True)
+        p.set_defaults(func=_cmd_run)
+
+    db = sub.add_parser("db", help="database tools").add_subparsers(dest="db_command", required=True)
+    p = db.add_parser("upgrade", help="apply database migrations")
+    p.add_argument("--config", type=Path, required=True)
+    p.set_defaults(func=_cmd_db_upgrade)
+
+    events = sub.add_parser("events", help="review recorded violations").add_subparsers(
+        dest="events_command", required=True
+    )
+    p = events.add_parser("list", help="violations, newest first")
+    p.add_argument("--config", type=Path, required=True)
+    p.add_argument("--camera", metavar="ID")
+    p.add_argument("--since", metavar="ISO|1h", help="an ISO time, or a duration back from now (30m, 1h, 2d)")
+    p.add_argument("--label", choices=["without_mask", "mask_incorrect"])
+    p.add_argument("--limit", type=int, default=200)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_events_list)
+    p = events.add_parser("show", help="one violation with its alerts' delivery history")
+    p.add_argument("id", type=int)
+    p.add_argument("--config", type=Path, required=True)
+    p.set_defaults(func=_cmd_events_show)
 
     config = sub.add_parser("config", help="configuration tools").add_subparsers(dest="config_command", required=True)
     p = config.add_parser("check", help="validate a config file; print it resolved, secrets redacted")

@@ -186,6 +186,9 @@ class TrackingConfig(_Model):
     confirm_k: int = Field(3, ge=1, le=100, description="Violation labels needed among the last confirm_m.")
     confirm_m: int = Field(5, ge=1, le=100)
     min_face_size: int = Field(24, ge=0, le=1024, description="Smaller faces are tracked, not evaluated.")
+    min_face_score: float = Field(
+        0.6, ge=0, le=1, description="Weaker detections are tracked, not evaluated (a poster's face scores ~0.5)."
+    )
 
 
 class Settings(_Model):

@@ -36,6 +36,7 @@ def tracking_settings(cfg: TrackingConfig) -> TrackingSettings:
         confirm_k=cfg.confirm_k,
         confirm_m=cfg.confirm_m,
         min_face_size=cfg.min_face_size,
+        min_face_score=cfg.min_face_score,
     )
 
 

@@ -28,6 +28,7 @@ class TrackingSettings:
     confirm_k: int = 3
     confirm_m: int = 5
     min_face_size: int = 24  # smaller faces are tracked but not evaluated
+    min_face_score: float = 0.6  # so are weak detections (faces in posters and paintings score ~0.5)
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,11 @@ class CameraTracker:
 
     def _observe(self, track: Track, frame: FrameMessage, face: FaceObservation) -> list[TrackEvent]:
         height = face.box[3] - face.box[1]
-        if face.label not in CLASSES or height < self.settings.min_face_size:
+        if (
+            face.label not in CLASSES
+            or height < self.settings.min_face_size
+            or face.face_score < self.settings.min_face_score
+        ):
             return []
         events: list[TrackEvent] = []
         now = frame.captured_at

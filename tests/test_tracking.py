@@ -74,8 +74,10 @@ def test_person_who_left_and_came_back_is_a_new_track() -> None:
     assert len(tracker.tracks) == 1  # the stale one expired
 
 
-def test_small_and_undetermined_faces_are_not_evaluated() -> None:
+def test_small_weak_and_undetermined_faces_are_not_evaluated() -> None:
     tracker = CameraTracker("cam", SETTINGS)
     events = run(tracker, [[face(100, "without_mask", size=16)] for _ in range(6)])
     events += run(tracker, [[face(300, "undetermined")] for _ in range(6)])
+    weak = FaceObservation((500, 100, 560, 160), "without_mask", 0.5, 0.52, {"without_mask": 0.96})
+    events += run(tracker, [[weak] for _ in range(6)])
     assert events == []
