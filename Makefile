@@ -26,7 +26,7 @@ setup-train: $(VENV)/.train-installed
 
 ## demo: render demo scenes and run the detector + classifier on them
 demo: setup
-	$(BIN)/maskwatch demo --out $(DEMO_OUT)
+	$(BIN)/maskwatch demo --config configs/demo.yaml
 
 ## test: the whole test suite (real inference on ../shared where present, a short training run)
 test: setup-train

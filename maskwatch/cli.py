@@ -99,7 +99,11 @@ def _cmd_models_fetch(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from maskwatch.demo import run_demo
 
-    return run_demo(_settings_with_detector(args), args.out)
+    settings = load_settings(args.config)
+    if len(settings.cameras) != 1:
+        log.error("%s: the demo config needs exactly one camera (its clip is rendered there)", args.config)
+        return EXIT_USAGE
+    return run_demo(settings)
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
@@ -229,9 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, required=True, help="training YAML, e.g. configs/train.yaml")
     p.set_defaults(func=_cmd_train)
 
-    p = sub.add_parser("demo", help="render demo scenes and run detection on them")
-    p.add_argument("--out", type=Path, default=Path("demo-output"), metavar="DIR")
-    detector_args(p)
+    p = sub.add_parser("demo", help="render a demo clip and run the whole service on it")
+    p.add_argument("--config", type=Path, default=Path("configs/demo.yaml"))
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("bench", help="single-core speed: classifier per face, detect per 1280x720 frame")

@@ -1,32 +1,44 @@
-"""`maskwatch demo`: the product working on media the project renders itself."""
+"""`maskwatch demo`: the whole service on a clip the project renders itself."""
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from pathlib import Path
 
-from inference.analyzer import FaceAnalyzer
-from inference.detect_images import detect_images
 from maskwatch.config import Settings
-from maskwatch.demo_media import write_demo_images
-from maskwatch.labels import VIOLATIONS
+from maskwatch.demo_media import DEMO_CLIP_ACTORS, DEMO_CLIP_EXPECTED, write_demo_clip
+from maskwatch.runtime import Runtime
 
 
-def run_demo(settings: Settings, out_dir: Path) -> int:
-    scenes = write_demo_images(out_dir / "scenes")
-    analyzer = FaceAnalyzer(settings.analyzer)
-    report = detect_images(
-        analyzer, list(scenes), json_out=out_dir / "detections.json", annotate_dir=out_dir / "annotated"
+def run_demo(settings: Settings) -> int:
+    from storage.db import create_db_engine
+    from storage.review import list_events
+
+    clip = Path(settings.cameras[0].url)
+    print(
+        f"rendering the demo clip {clip} ({len(DEMO_CLIP_ACTORS)} people: "
+        + ", ".join(a.name for a in DEMO_CLIP_ACTORS)
+        + ")"
     )
+    write_demo_clip(clip)
+    db_url = settings.database.url
+    if db_url.startswith("sqlite:///"):  # a fresh review log each run
+        for suffix in ("", "-wal", "-shm"):
+            Path(db_url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+    runtime = Runtime(settings)
+    runtime.start()
+    runtime.wait(threading.Event(), until_sources_finish=True)
+
+    engine = create_db_engine(db_url)
+    rows = list_events(engine)
+    engine.dispose()
     print()
-    header = f"{'scene':<10} {'people':>6} {'faces':>5}  {'expected violations':>19}  {'found violations':>16}"
-    print(f"{header}  annotated image")
-    for path, people in scenes.items():
-        faces = report.results.get(path.stem, [])
-        expected = sum(p.label in VIOLATIONS for p in people)
-        found = sum(f["label"] in VIOLATIONS for f in faces)
-        print(
-            f"{path.stem:<10} {len(people):>6} {len(faces):>5}  {expected:>19}  {found:>16}  "
-            f"{out_dir / 'annotated' / (path.stem + '.jpg')}"
-        )
-    print(f"\nJSON results: {out_dir / 'detections.json'}")
-    return 1 if report.failed else 0
+    print(f"{'id':>3}  {'camera':<22} {'label':<15} {'score':>5}  snapshot")
+    for r in sorted(rows, key=lambda r: r.id):
+        print(f"{r.id:>3}  {r.camera_name:<22} {r.label:<15} {r.score:>5.2f}  {r.snapshot_path}")
+    found = Counter(r.label for r in rows)
+    expected = ", ".join(f"{n} {label}" for label, n in DEMO_CLIP_EXPECTED.items())
+    print(f"\n{len(rows)} violation(s) recorded; the clip has {expected}.")
+    print(f"review them with: maskwatch events list --config <config>   (database {db_url})")
+    return 0 if found == Counter(DEMO_CLIP_EXPECTED) else 1

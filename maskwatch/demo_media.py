@@ -145,3 +145,53 @@ def write_demo_images(out_dir: Path) -> dict[Path, list[Person]]:
         cv2.imwrite(str(path), render_scene(people, seed=i), [cv2.IMWRITE_JPEG_QUALITY, 90])
         written[path] = people
     return written
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A person in the demo clip: where they walk and what they wear when."""
+
+    name: str
+    face_height: int
+    start: tuple[int, int]
+    velocity: tuple[float, float]  # px per second
+    label: str
+    label_after: tuple[float, str] | None = None  # (seconds, label): e.g. puts a mask on
+
+    def at(self, t: float) -> Person:
+        label = self.label_after[1] if self.label_after and t >= self.label_after[0] else self.label
+        x = round(self.start[0] + self.velocity[0] * t)
+        y = round(self.start[1] + self.velocity[1] * t)
+        return Person(label, self.face_height, (x, y))
+
+
+DEMO_CLIP_ACTORS: tuple[Actor, ...] = (
+    Actor("no mask", 110, (170, 250), (18, 0), WITHOUT_MASK),
+    Actor("masked", 110, (520, 240), (-10, 0), WITH_MASK),
+    Actor("mask under the nose", 100, (820, 260), (12, 0), MASK_INCORRECT),
+    Actor("puts a mask on", 90, (1120, 200), (-15, 0), WITHOUT_MASK, (0.3, WITH_MASK)),
+)
+#: What the pipeline should report for the demo clip: one violation per person not compliant.
+DEMO_CLIP_EXPECTED = {WITHOUT_MASK: 1, MASK_INCORRECT: 1}
+
+
+def write_demo_clip(path: Path, seconds: float = 10.0, fps: int = 10, size: tuple[int, int] = (1280, 720)) -> Path:
+    """Render the demo clip as H.264 MP4 (libx264 ships in PyAV's wheels)."""
+    import av
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"preset": "veryfast", "crf": "23"}
+        for i in range(round(seconds * fps)):
+            t = i / fps
+            image = render_scene([a.at(t) for a in DEMO_CLIP_ACTORS], size=size, seed=i)
+            rgb = np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
