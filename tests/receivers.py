@@ -8,6 +8,7 @@ import http.server
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ def webhook_receiver(secret: str | None = None, statuses: list[int] | None = Non
                         "headers": dict(self.headers),
                         "signature_valid": valid,
                         "status": status,
+                        "at": time.time(),
                     }
                 )
             self.send_response(status)
