@@ -50,12 +50,13 @@ class Dispatcher:
         return dt.timedelta(seconds=seconds)
 
     def run_channel_once(self, channel: str, limit: int = 20) -> int:
-        """Deliver what is due on one channel; returns how many alerts were attempted."""
+        """Deliver what is due on one channel, each alert at most once; returns how many were attempted."""
         done = 0
+        attempted: list[int] = []
         for _ in range(limit):
             with Session(self.engine) as s, s.begin():
                 now = utcnow()
-                row = s.scalars(
+                query = (
                     select(OutboxAlert)
                     .where(
                         OutboxAlert.channel == channel,
@@ -65,13 +66,18 @@ class Dispatcher:
                     .order_by(OutboxAlert.next_attempt_at, OutboxAlert.id)
                     .limit(1)
                     .with_for_update(skip_locked=True)
-                ).first()
+                )
+                if attempted:
+                    query = query.where(OutboxAlert.id.not_in(attempted))
+                row = s.scalars(query).first()
                 if row is None:
                     break
                 group = self._cooldown_group(s, row, now)
                 if group is None:
+                    attempted.append(row.id)
                     continue
                 self._deliver(s, channel, group, now)
+                attempted.extend(g.id for g in group)
                 done += len(group)
         return done
 
