@@ -19,6 +19,7 @@ from maskwatch.queue import Delivery, Queue, QueueError
 from maskwatch.stages import consumer_name, dead_letter
 from maskwatch.streams import HEALTH, RECORDER_GROUP, RESULTS
 from storage.db import create_db_engine, upgrade
+from storage.jobs import start_jobs
 from storage.recorder import Recorder
 from storage.snapshots import SnapshotError, SnapshotStore
 from storage.tracking import TrackEvent
@@ -75,6 +76,13 @@ class RecorderStage:
         return _Batch(good, self.recorder.track(results), health)
 
     def run(self, stop: threading.Event, block_ms: int = 500) -> None:
+        scheduler = start_jobs(self.settings, self.engine)
+        try:
+            self._loop(stop, block_ms)
+        finally:
+            scheduler.shutdown(wait=False)
+
+    def _loop(self, stop: threading.Event, block_ms: int) -> None:
         backoff = 0.5
         while True:
             try:

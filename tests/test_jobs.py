@@ -1,0 +1,68 @@
+"""Periodic jobs: retention, compliance report, silent-camera detection."""
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage.db import create_db_engine, upgrade
+from storage.jobs import apply_retention, compliance_report, stale_cameras
+from storage.models import Camera, EvaluationCount, OutboxAlert, Violation
+
+NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.timezone.utc)
+
+
+def seed(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    engine = create_db_engine(database_url)
+    upgrade(engine)
+    with Session(engine) as s, s.begin():
+        s.add(Camera(id="c", name="C", url="x", updated_at=NOW - dt.timedelta(minutes=10)))
+        s.add(Camera(id="d", name="D", url="y", updated_at=NOW))
+        s.flush()
+        for i, (age_days, alert_state) in enumerate([(100, "delivered"), (100, "pending"), (1, "delivered")]):
+            snap = tmp_path / f"v{i}.jpg"
+            snap.write_bytes(b"jpeg")
+            at = NOW - dt.timedelta(days=age_days)
+            v = Violation(
+                camera_id="c",
+                track_id=f"t{i}",
+                label="without_mask",
+                score=0.9,
+                started_at=at,
+                confirmed_at=at,
+                box=[0, 0, 1, 1],
+                snapshot_path=str(snap),
+                crop_path=str(snap),
+            )
+            s.add(v)
+            s.flush()
+            s.add(OutboxAlert(violation_id=v.id, channel="email", state=alert_state, payload={}))
+        s.add(EvaluationCount(camera_id="c", hour=NOW - dt.timedelta(hours=2), people=8, violations=2))
+        s.add(EvaluationCount(camera_id="c", hour=NOW - dt.timedelta(hours=30), people=5, violations=5))
+    return engine
+
+
+def test_retention_removes_old_records_and_files_but_not_undelivered_alerts(database_url: str, tmp_path: Path) -> None:
+    engine = seed(database_url, tmp_path)
+    result = apply_retention(engine, retention_days=90, now=NOW)
+    assert (result.violations, result.files) == (1, 1)  # v0's snapshot and crop are the same file here
+    with Session(engine) as s:
+        assert sorted(v.track_id for v in s.scalars(select(Violation))) == ["t1", "t2"]
+        assert s.scalar(select(func.count()).select_from(OutboxAlert)) == 2
+    assert not (tmp_path / "v0.jpg").exists() and (tmp_path / "v1.jpg").exists()
+    assert apply_retention(engine, retention_days=90, now=NOW).violations == 0
+    engine.dispose()
+
+
+def test_compliance_report_over_the_last_day(database_url: str, tmp_path: Path) -> None:
+    engine = seed(database_url, tmp_path)
+    (row,) = compliance_report(engine, hours=24, now=NOW)
+    assert row == {"camera_id": "c", "people": 8, "violations": 2, "compliance": 0.75}
+    engine.dispose()
+
+
+def test_silent_cameras_are_reported(database_url: str, tmp_path: Path) -> None:
+    engine = seed(database_url, tmp_path)
+    assert stale_cameras(engine, max_silence_s=60, now=NOW) == ["c"]
+    engine.dispose()
