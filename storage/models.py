@@ -69,6 +69,28 @@ class Violation(Base):
     __table_args__ = (UniqueConstraint("camera_id", "track_id", name="uq_violation_track"),)
 
 
+def iso_utc(when: dt.datetime) -> str:
+    """ISO-8601 with a Z suffix, the form alerts and `events` print."""
+    return when.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def violation_json(v: Violation, camera_name: str) -> dict[str, Any]:
+    """A violation as alerts and the review commands present it."""
+    return {
+        "event_id": v.id,
+        "camera_id": v.camera_id,
+        "camera_name": camera_name,
+        "track_id": v.track_id,
+        "label": v.label,
+        "score": v.score,
+        "started_at": iso_utc(v.started_at),
+        "confirmed_at": iso_utc(v.confirmed_at),
+        "box": v.box,
+        "snapshot_path": v.snapshot_path,
+        "crop_path": v.crop_path,
+    }
+
+
 class EvaluationCount(Base):
     """People evaluated per camera per hour: the denominator of compliance rates."""
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from maskwatch.config import Settings, TrackingConfig
 from maskwatch.messages import CameraHealth, FrameResult
 from maskwatch.redact import redact_url
-from storage.models import Camera, EvaluationCount, OutboxAlert, Violation
+from storage.models import Camera, EvaluationCount, OutboxAlert, Violation, violation_json
 from storage.snapshots import SnapshotStore
 from storage.tracking import CameraTracker, PersonEvaluated, TrackEvent, TrackingSettings, ViolationConfirmed
 
@@ -150,16 +150,6 @@ class Recorder:
         return v.id
 
     def _payload(self, v: Violation) -> dict[str, Any]:
-        return {
-            "event_id": v.id,
-            "camera_id": v.camera_id,
-            "camera_name": self._names.get(v.camera_id, v.camera_id),
-            "label": v.label,
-            "score": v.score,
-            "started_at": v.started_at.isoformat().replace("+00:00", "Z"),
-            "confirmed_at": v.confirmed_at.isoformat().replace("+00:00", "Z"),
-            "box": v.box,
-            "snapshot_path": v.snapshot_path,
-            "snapshot_relpath": Path(v.snapshot_path).relative_to(self._snapshots.root).as_posix(),
-            "crop_path": v.crop_path,
-        }
+        payload = violation_json(v, self._names.get(v.camera_id, v.camera_id))
+        payload["snapshot_relpath"] = Path(v.snapshot_path).relative_to(self._snapshots.root).as_posix()
+        return payload

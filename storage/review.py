@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from maskwatch.errors import MaskwatchError
-from storage.models import Camera, DeliveryAttempt, OutboxAlert, Violation
+from storage.models import Camera, DeliveryAttempt, OutboxAlert, Violation, iso_utc, violation_json
 
 _RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
@@ -47,7 +47,7 @@ class EventRow:
             "camera_name": self.camera_name,
             "label": self.label,
             "score": self.score,
-            "started_at": self.started_at.isoformat().replace("+00:00", "Z"),
+            "started_at": iso_utc(self.started_at),
             "snapshot_path": self.snapshot_path,
         }
 
@@ -89,23 +89,7 @@ def show_event(engine: Engine, event_id: int) -> dict[str, Any]:
                 {
                     "channel": a.channel,
                     "state": a.state,
-                    "attempts": [
-                        {"at": t.at.isoformat().replace("+00:00", "Z"), "ok": t.ok, "detail": t.detail}
-                        for t in attempts
-                    ],
+                    "attempts": [{"at": iso_utc(t.at), "ok": t.ok, "detail": t.detail} for t in attempts],
                 }
             )
-        return {
-            "id": v.id,
-            "camera_id": v.camera_id,
-            "camera_name": cam.name if cam else v.camera_id,
-            "track_id": v.track_id,
-            "label": v.label,
-            "score": v.score,
-            "started_at": v.started_at.isoformat().replace("+00:00", "Z"),
-            "confirmed_at": v.confirmed_at.isoformat().replace("+00:00", "Z"),
-            "box": v.box,
-            "snapshot_path": v.snapshot_path,
-            "crop_path": v.crop_path,
-            "alerts": alerts,
-        }
+        return {**violation_json(v, cam.name if cam else v.camera_id), "alerts": alerts}

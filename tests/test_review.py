@@ -1,0 +1,90 @@
+"""Reviewing the log from the terminal: `maskwatch events list|show`."""
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy.orm import Session
+
+from maskwatch.cli import main
+from maskwatch.errors import MaskwatchError
+from storage.db import create_db_engine, upgrade
+from storage.models import Camera, DeliveryAttempt, OutboxAlert, Violation
+from storage.review import parse_since
+
+NOW = dt.datetime.now(dt.timezone.utc)
+
+
+@pytest.fixture()
+def config(database_url: str, tmp_path: Path) -> Path:
+    engine = create_db_engine(database_url)
+    upgrade(engine)
+    with Session(engine) as s, s.begin():
+        s.add_all([Camera(id="gate", name="Gate", url="x"), Camera(id="lobby", name="Lobby", url="y")])
+        s.flush()
+        for i, (cam, label, hours_ago) in enumerate(
+            [("gate", "without_mask", 3), ("gate", "mask_incorrect", 0.5), ("lobby", "without_mask", 0.2)]
+        ):
+            at = NOW - dt.timedelta(hours=hours_ago)
+            v = Violation(
+                camera_id=cam,
+                track_id=f"t{i}",
+                label=label,
+                score=0.8,
+                started_at=at,
+                confirmed_at=at,
+                box=[1, 2, 3, 4],
+                snapshot_path=f"/snaps/{i}.jpg",
+                crop_path=f"/snaps/{i}-face.jpg",
+            )
+            s.add(v)
+            s.flush()
+            alert = OutboxAlert(violation_id=v.id, channel="webhook:0", state="delivered", attempts=1, payload={})
+            s.add(alert)
+            s.flush()
+            s.add(DeliveryAttempt(outbox_id=alert.id, ok=True, detail="HTTP 200", at=at))
+    engine.dispose()
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"database": {"url": database_url}}))
+    return path
+
+
+def listed(config: Path, capsys: pytest.CaptureFixture[str], *args: str) -> list[dict]:
+    assert main(["events", "list", "--config", str(config), "--json", *args]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_list_filters(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert [e["camera_id"] for e in listed(config, capsys)] == ["lobby", "gate", "gate"]  # newest first
+    assert len(listed(config, capsys, "--camera", "gate")) == 2
+    assert len(listed(config, capsys, "--since", "1h")) == 2
+    assert [e["label"] for e in listed(config, capsys, "--label", "mask_incorrect")] == ["mask_incorrect"]
+    assert listed(config, capsys, "--camera", "gate", "--since", "1h")[0]["camera_name"] == "Gate"
+
+
+def test_table_output(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["events", "list", "--config", str(config)]) == 0
+    out = capsys.readouterr()
+    assert "Lobby" in out.out and "/snaps/2.jpg" in out.out
+    assert "3 violation(s)" in out.err
+
+
+def test_show_includes_delivery_history(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    event_id = listed(config, capsys, "--camera", "lobby")[0]["id"]
+    assert main(["events", "show", str(event_id), "--config", str(config)]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["event_id"] == event_id and shown["crop_path"] == "/snaps/2-face.jpg"
+    assert shown["alerts"][0]["attempts"][0]["detail"] == "HTTP 200"
+    assert main(["events", "show", "9999", "--config", str(config)]) == 1
+
+
+def test_parse_since() -> None:
+    now = dt.datetime(2026, 11, 26, 12, tzinfo=dt.timezone.utc)
+    assert parse_since("90m", now) == now - dt.timedelta(minutes=90)
+    assert parse_since("2d", now) == now - dt.timedelta(days=2)
+    assert parse_since("2026-11-25T08:00:00", now) == dt.datetime(2026, 11, 25, 8, tzinfo=dt.timezone.utc)
+    assert parse_since("2026-11-25T08:00:00+02:00", now).utcoffset() == dt.timedelta(hours=2)
+    with pytest.raises(MaskwatchError, match="--since"):
+        parse_since("yesterday", now)
