@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from alerts.channels import DeliveryError, send_email, send_webhook
+from maskwatch import metrics
 from maskwatch.config import Settings, WebhookConfig
 from storage.models import DeliveryAttempt, OutboxAlert, utcnow
 
@@ -125,6 +126,8 @@ class Dispatcher:
             else:
                 row.last_error = detail
                 row.next_attempt_at = now + self.backoff(row.attempts)
+        outcome = "delivered" if ok else group[0].state if group[0].state == "dead" else "retry"
+        metrics.ALERTS.labels(channel, outcome).inc(len(group))
         event_ids = [g.payload.get("event_id") for g in group]
         if ok:
             log.info("alert delivered: channel=%s events=%s (%s)", channel, event_ids, detail)

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from inference.analyzer import FaceAnalyzer
+from maskwatch import metrics
 from maskwatch.config import Settings
 from maskwatch.messages import FaceObservation, FrameMessage, FrameResult, MessageError
 from maskwatch.queue import Delivery, Queue, QueueError
@@ -97,12 +98,16 @@ class InferenceWorker:
             return 0
         t0 = time.perf_counter()
         analyzed = self.analyzer.analyze_batch(images)
-        self.stats.busy_s += time.perf_counter() - t0
+        elapsed = time.perf_counter() - t0
+        self.stats.busy_s += elapsed
+        metrics.BATCH_SECONDS.observe(elapsed)
         for frame, faces in zip(frames, analyzed, strict=True):
             obs = tuple(FaceObservation(f.box, f.label, f.score, f.face_score, f.probs) for f in faces)
             self.queue.publish(RESULTS, FrameResult(frame, obs).to_fields(), self.settings.queue.results_maxlen)
             self.stats.faces += len(obs)
         self.queue.ack(INFERENCE_GROUP, good)
+        metrics.FRAMES_ANALYZED.inc(len(good))
+        metrics.FACES_ANALYZED.inc(sum(len(f) for f in analyzed))
         self.stats.frames += len(good)
         self.stats.batches += 1
         return len(good)

@@ -8,6 +8,7 @@ import threading
 import time
 
 from ingest.reader import CameraReader, SourceError, StreamEnded
+from maskwatch import metrics
 from maskwatch.config import CameraConfig, IngestConfig
 from maskwatch.messages import CameraHealth, FrameMessage
 from maskwatch.queue import Queue, QueueError
@@ -42,9 +43,12 @@ class CameraWatchdog:
             with self._lock:
                 self.frames_sent += 1
                 self.frames_dropped += dropped
+            metrics.FRAMES_SENT.labels(self.camera.id).inc()
+            metrics.FRAMES_DROPPED.labels(self.camera.id).inc(dropped)
         except QueueError as exc:
             with self._lock:
                 self.frames_dropped += 1
+            metrics.FRAMES_DROPPED.labels(self.camera.id).inc()
             if self.frames_dropped % 100 == 1:
                 log.error("camera %s: frame dropped, queue unavailable: %s", self.camera.id, exc)
 
@@ -53,6 +57,7 @@ class CameraWatchdog:
             level = logging.INFO if state in ("streaming", "connecting", "finished", "stopped") else logging.WARNING
             log.log(level, "camera %s: %s%s", self.camera.id, state, f" ({detail})" if detail else "")
         self.state, self.detail = state, detail
+        metrics.CAMERA_UP.labels(self.camera.id).set(1 if state == "streaming" else 0)
         self.publish_health(force=True)
 
     def publish_health(self, force: bool = False) -> None:

@@ -191,6 +191,11 @@ class TrackingConfig(_Model):
     )
 
 
+class MetricsConfig(_Model):
+    port: int = Field(0, ge=0, le=65535, description="Serve Prometheus metrics on this port (0: off).")
+    address: str = Field("127.0.0.1", description="Address to serve metrics on (0.0.0.0 for every interface).")
+
+
 class Settings(_Model):
     """Top-level maskwatch configuration."""
 
@@ -202,6 +207,7 @@ class Settings(_Model):
     ingest: IngestConfig = Field(default_factory=IngestConfig)  # type: ignore[arg-type]
     inference: InferenceConfig = Field(default_factory=InferenceConfig)  # type: ignore[arg-type]
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)  # type: ignore[arg-type]
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)  # type: ignore[arg-type]
     analyzer: AnalyzerConfig = Field(default_factory=AnalyzerConfig)  # type: ignore[arg-type]
 
     @field_validator("cameras")

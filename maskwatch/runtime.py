@@ -57,6 +57,9 @@ class Runtime:
         self.queue = open_queue(self.settings.queue.url)
 
     def start(self) -> None:
+        from maskwatch.metrics import serve
+
+        serve(self.settings.metrics.port, self.settings.metrics.address)
         # Back to front, so every consumer group exists before anything is published.
         for name in reversed(STAGES):
             if name in self.stages:

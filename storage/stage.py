@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from maskwatch import metrics
 from maskwatch.config import Settings
 from maskwatch.messages import CameraHealth, FrameResult, MessageError
 from maskwatch.queue import Delivery, Queue, QueueError
@@ -22,7 +23,7 @@ from storage.db import create_db_engine, upgrade
 from storage.jobs import start_jobs
 from storage.recorder import Recorder
 from storage.snapshots import SnapshotError, SnapshotStore
-from storage.tracking import TrackEvent
+from storage.tracking import TrackEvent, ViolationConfirmed
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,14 @@ class _Batch:
     deliveries: list[Delivery]
     events: list[TrackEvent]
     health: list[CameraHealth] = field(default_factory=list)
+
+
+def count_events(events: list[TrackEvent]) -> None:
+    for e in events:
+        if isinstance(e, ViolationConfirmed):
+            metrics.VIOLATIONS.labels(e.camera_id, e.label).inc()
+        else:
+            metrics.PEOPLE.labels(e.camera_id).inc()
 
 
 class RecorderStage:
@@ -94,6 +103,7 @@ class RecorderStage:
                         continue
                 ids = self.recorder.write(self._pending.events, self._pending.health)
                 self.queue.ack(RECORDER_GROUP, self._pending.deliveries)
+                count_events(self._pending.events)
                 self.violations_written += len(ids)
                 self._pending, backoff = None, 0.5
             except (SQLAlchemyError, SnapshotError, QueueError) as exc:
