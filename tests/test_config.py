@@ -76,5 +76,18 @@ def test_config_check_missing_environment(monkeypatch: pytest.MonkeyPatch) -> No
     assert main(["config", "check", str(REPO / "configs" / "production.example.yaml")]) == 2
 
 
-def test_shipped_configs_are_valid() -> None:
-    assert main(["config", "check", str(REPO / "configs" / "default.yaml")]) == 0
+@pytest.mark.parametrize("name", ["default.yaml", "demo.yaml"])
+def test_shipped_configs_are_valid(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAM_PASSWORD", "x")
+    assert main(["config", "check", str(REPO / "configs" / name)]) == 0
+
+
+def test_default_config_lists_the_defaults() -> None:
+    import yaml
+
+    from maskwatch.config import Settings
+
+    listed = yaml.safe_load((REPO / "configs" / "default.yaml").read_text())
+    defaults = Settings().model_dump(mode="json")
+    for section in ("queue", "database", "snapshots", "alerts", "ingest", "inference", "tracking", "metrics"):
+        assert listed[section] == defaults[section], section
