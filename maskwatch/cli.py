@@ -103,7 +103,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if len(settings.cameras) != 1:
         log.error("%s: the demo config needs exactly one camera (its clip is rendered there)", args.config)
         return EXIT_USAGE
-    return run_demo(settings)
+    return run_demo(settings, args.config)
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ from maskwatch.demo_media import DEMO_CLIP_ACTORS, DEMO_CLIP_EXPECTED, write_dem
 from maskwatch.runtime import Runtime
 
 
-def run_demo(settings: Settings) -> int:
+def run_demo(settings: Settings, config_path: Path) -> int:
     from storage.db import create_db_engine
     from storage.review import list_events
 
@@ -40,5 +40,5 @@ def run_demo(settings: Settings) -> int:
     found = Counter(r.label for r in rows)
     expected = ", ".join(f"{n} {label}" for label, n in DEMO_CLIP_EXPECTED.items())
     print(f"\n{len(rows)} violation(s) recorded; the clip has {expected}.")
-    print(f"review them with: maskwatch events list --config <config>   (database {db_url})")
+    print(f"review them with: .venv/bin/maskwatch events list --config {config_path}")
     return 0 if found == Counter(DEMO_CLIP_EXPECTED) else 1
