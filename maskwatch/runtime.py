@@ -3,7 +3,8 @@
 The embedded mode is the same stages as threads over an in-memory queue. Shutdown (SIGTERM,
 SIGINT, or every recording finished) drains front to back: ingest stops first, then each
 later stage stops once the queue in front of it is empty (bounded by a grace period), so
-in-flight frames become results, results become records, and due alerts are attempted.
+in-flight frames become results, results become records, and due alerts are attempted. A
+stage running alone finishes what it holds and stops; the rest stays pending in Redis.
 """
 
 from __future__ import annotations
@@ -120,11 +121,14 @@ class Runtime:
 
     def shutdown(self) -> None:
         deadline = time.monotonic() + self.grace_s
-        for r in self.running:  # front to back
-            while not r.drained() and time.monotonic() < deadline and r.thread.is_alive():
-                time.sleep(0.1)
-            if not r.drained():
-                log.warning("stage %s stopping with work left in its queue (grace period over)", r.name)
+        for i, r in enumerate(self.running):  # front to back
+            # Only a stage whose upstream ran here (and has stopped) can wait for its input to empty;
+            # a stage alone in its process finishes its batch and leaves the rest pending in Redis.
+            if i > 0:
+                while not r.drained() and time.monotonic() < deadline and r.thread.is_alive():
+                    time.sleep(0.1)
+                if not r.drained():
+                    log.warning("stage %s stopping with work left in its queue (grace period over)", r.name)
             r.stop.set()
             r.thread.join(max(5.0, deadline - time.monotonic()))
             log.info("stage %s stopped", r.name)

@@ -2,14 +2,18 @@
 
 import socket
 import threading
+import time
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from maskwatch.config import parse_settings
 from maskwatch.demo_media import write_demo_clip
+from maskwatch.messages import FrameMessage
 from maskwatch.runtime import Runtime
+from maskwatch.streams import frames_stream
 
 
 def free_port() -> int:
@@ -46,3 +50,23 @@ def test_embedded_run_drains_and_serves_metrics(tmp_path: Path) -> None:
     assert samples[("maskwatch_frames_analyzed_total", ())] >= sent  # every queued frame was analyzed before exit
     assert samples[("maskwatch_violations_total", (("camera", "rt-cam"), ("label", "without_mask")))] == 1
     assert samples[("maskwatch_violations_total", (("camera", "rt-cam"), ("label", "mask_incorrect")))] == 1
+
+
+@pytest.mark.service
+def test_a_lone_stage_stops_promptly_with_its_input_still_full(tmp_path: Path, redis_url: str) -> None:
+    settings = parse_settings(
+        {
+            "cameras": [{"id": "busy", "name": "Busy", "url": "rtsp://127.0.0.1:1/x"}],
+            "queue": {"url": redis_url},
+            "inference": {"batch_frames": 1},
+        }
+    )
+    runtime = Runtime(settings, ("infer",))
+    runtime.start()
+    for i in range(200):  # far more than it can do before the stop arrives
+        runtime.queue.publish(frames_stream("busy"), FrameMessage("busy", i, i, 8, 8, b"x").to_fields(), 1000)
+    stop = threading.Event()
+    stop.set()
+    t0 = time.monotonic()
+    runtime.wait(stop)
+    assert time.monotonic() - t0 < 10
