@@ -18,8 +18,10 @@ from maskwatch.labels import MASK_INCORRECT, WITH_MASK, WITHOUT_MASK
 
 # Face box of the portrait as found by the detector (x, y, w, h in the 512x512 image).
 _FACE = (178, 63, 89, 112)
-# Mask top edge as a fraction of face height: over the nose bridge, or just under the nose tip.
-_MASK_TOP = {WITH_MASK: 0.40, MASK_INCORRECT: 0.66}
+#: A wear style of the demo people beyond the three labels: the mask pulled down to the chin.
+MASK_ON_CHIN = "mask_on_chin"
+# Mask top edge as a fraction of face height: over the nose bridge, just under the nose tip, or on the chin.
+_MASK_TOP = {WITH_MASK: 0.40, MASK_INCORRECT: 0.66, MASK_ON_CHIN: 0.92}
 _MASK_BGR = (228, 200, 150)
 
 
@@ -168,11 +170,12 @@ class Actor:
 DEMO_CLIP_ACTORS: tuple[Actor, ...] = (
     Actor("no mask", 110, (170, 250), (18, 0), WITHOUT_MASK),
     Actor("masked", 110, (520, 240), (-10, 0), WITH_MASK),
-    Actor("mask under the nose", 100, (820, 260), (12, 0), MASK_INCORRECT),
+    Actor("mask on the chin", 100, (820, 260), (12, 0), MASK_ON_CHIN),
     Actor("puts a mask on", 90, (1120, 200), (-15, 0), WITHOUT_MASK, (0.3, WITH_MASK)),
 )
-#: What the pipeline should report for the demo clip: one violation per person not compliant.
-DEMO_CLIP_EXPECTED = {WITHOUT_MASK: 1, MASK_INCORRECT: 1}
+#: What the pipeline should report for the demo clip: one violation per person not compliant
+#: (no mask; mask on the chin). The person who puts a mask on must not be flagged.
+DEMO_CLIP_VIOLATIONS = 2
 
 
 def write_demo_clip(path: Path, seconds: float = 10.0, fps: int = 10, size: tuple[int, int] = (1280, 720)) -> Path:
