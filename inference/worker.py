@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -19,6 +19,7 @@ import numpy as np
 from inference.analyzer import FaceAnalyzer
 from maskwatch import metrics
 from maskwatch.config import Settings
+from maskwatch.labels import VIOLATIONS
 from maskwatch.messages import FaceObservation, FrameMessage, FrameResult, MessageError
 from maskwatch.queue import Delivery, Queue, QueueError
 from maskwatch.stages import consumer_name, dead_letter
@@ -103,7 +104,11 @@ class InferenceWorker:
         metrics.BATCH_SECONDS.observe(elapsed)
         for frame, faces in zip(frames, analyzed, strict=True):
             obs = tuple(FaceObservation(f.box, f.label, f.score, f.face_score, f.probs) for f in faces)
-            self.queue.publish(RESULTS, FrameResult(frame, obs).to_fields(), self.settings.queue.results_maxlen)
+            # The recorder needs the image only as a possible violation snapshot: most frames
+            # (empty or compliant) travel on without it.
+            keep_image = any(f.label in VIOLATIONS for f in faces)
+            result = FrameResult(frame if keep_image else replace(frame, jpeg=b""), obs)
+            self.queue.publish(RESULTS, result.to_fields(), self.settings.queue.results_maxlen)
             self.stats.faces += len(obs)
         self.queue.ack(INFERENCE_GROUP, good)
         metrics.FRAMES_ANALYZED.inc(len(good))

@@ -105,3 +105,14 @@ def test_run_stops_on_signal(queue: Queue, analyzer: FaceAnalyzer) -> None:
     stop.set()
     thread.join(5)
     assert not thread.is_alive() and worker.stats.frames == 3
+
+
+def test_results_carry_the_image_only_when_a_violation_is_seen(queue: Queue, analyzer: FaceAnalyzer) -> None:
+    worker = InferenceWorker(SETTINGS, queue, analyzer, consumer="w1")
+    masked_only = FrameMessage("b", 0, 1.0, 8, 8, cv2.imencode(".jpg", render_scene([]))[1].tobytes())
+    publish(queue, SETTINGS, [frame("a", 0), masked_only])
+    while worker.process(worker._collect(200)):
+        pass
+    by_cam = {r.frame.camera_id: r for r in results(queue)}
+    assert by_cam["a"].frame.jpeg[:2] == b"\xff\xd8"  # an unmasked face: a snapshot may be needed
+    assert by_cam["b"].frame.jpeg == b"" and by_cam["b"].faces == ()
