@@ -22,7 +22,7 @@ from maskwatch.config import Settings
 from maskwatch.labels import VIOLATIONS
 from maskwatch.messages import FaceObservation, FrameMessage, FrameResult, MessageError
 from maskwatch.queue import Delivery, Queue, QueueError
-from maskwatch.stages import consumer_name, dead_letter
+from maskwatch.stages import StaleReclaimer, consumer_name, dead_letter
 from maskwatch.streams import INFERENCE_GROUP, RESULTS, frames_stream
 
 log = logging.getLogger(__name__)
@@ -49,21 +49,12 @@ class InferenceWorker:
         for stream in self.streams:
             queue.ensure_group(stream, INFERENCE_GROUP)
         self.stats = WorkerStats()
-        self._last_reclaim = 0.0
+        self.reclaimer = StaleReclaimer(queue, INFERENCE_GROUP, self.consumer, self.streams, self.cfg.reclaim_idle_ms)
 
     def _collect(self, block_ms: int) -> list[Delivery]:
-        got: list[Delivery] = []
-        now = time.monotonic()
-        if now - self._last_reclaim > self.cfg.reclaim_idle_ms / 2000:
-            self._last_reclaim = now
-            for stream in self.streams:
-                got += self.queue.reclaim(
-                    INFERENCE_GROUP, self.consumer, stream, self.cfg.reclaim_idle_ms, self.cfg.batch_frames - len(got)
-                )
-                if len(got) >= self.cfg.batch_frames:
-                    return got
-            if got:
-                log.warning("reclaimed %d frame(s) left by a stopped worker", len(got))
+        got = self.reclaimer.take(self.cfg.batch_frames)
+        if len(got) >= self.cfg.batch_frames:
+            return got
         got += self.queue.read(INFERENCE_GROUP, self.consumer, self.streams, self.cfg.batch_frames - len(got), block_ms)
         deadline = time.monotonic() + self.cfg.batch_wait_ms / 1000
         while got and len(got) < self.cfg.batch_frames:

@@ -157,7 +157,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _engine(args: argparse.Namespace):
     from storage.db import create_db_engine, upgrade
 
     engine = create_db_engine(load_settings(args.config).database.url)

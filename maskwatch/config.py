@@ -83,8 +83,8 @@ class ClassifierConfig(_Model):
 
 
 class AnalyzerConfig(_Model):
-    detector: DetectorConfig = Field(default_factory=DetectorConfig)  # type: ignore[arg-type]
-    classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)  # type: ignore[arg-type]
+    detector: DetectorConfig = Field(default_factory=DetectorConfig)
+    classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
 
 
 class CameraConfig(_Model):
@@ -202,15 +202,15 @@ class Settings(_Model):
     """Top-level maskwatch configuration."""
 
     cameras: list[CameraConfig] = Field(default_factory=list)
-    queue: QueueConfig = Field(default_factory=QueueConfig)  # type: ignore[arg-type]
-    database: DatabaseConfig = Field(default_factory=DatabaseConfig)  # type: ignore[arg-type]
-    snapshots: SnapshotsConfig = Field(default_factory=SnapshotsConfig)  # type: ignore[arg-type]
-    alerts: AlertsConfig = Field(default_factory=AlertsConfig)  # type: ignore[arg-type]
-    ingest: IngestConfig = Field(default_factory=IngestConfig)  # type: ignore[arg-type]
-    inference: InferenceConfig = Field(default_factory=InferenceConfig)  # type: ignore[arg-type]
-    tracking: TrackingConfig = Field(default_factory=TrackingConfig)  # type: ignore[arg-type]
-    metrics: MetricsConfig = Field(default_factory=MetricsConfig)  # type: ignore[arg-type]
-    analyzer: AnalyzerConfig = Field(default_factory=AnalyzerConfig)  # type: ignore[arg-type]
+    queue: QueueConfig = Field(default_factory=QueueConfig)
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    snapshots: SnapshotsConfig = Field(default_factory=SnapshotsConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    inference: InferenceConfig = Field(default_factory=InferenceConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    analyzer: AnalyzerConfig = Field(default_factory=AnalyzerConfig)
 
     @field_validator("cameras")
     @classmethod

@@ -103,7 +103,7 @@ class FrameResult:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise MessageError(f"result: bad faces field ({exc!r})") from None
-        return cls(frame, faces)  # type: ignore[arg-type]
+        return cls(frame, faces)
 
 
 @dataclass(frozen=True)

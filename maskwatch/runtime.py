@@ -15,10 +15,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from maskwatch.config import Settings
 from maskwatch.queue import Queue, open_queue
 from maskwatch.streams import RESULTS, frames_stream
+
+if TYPE_CHECKING:
+    from ingest.stage import IngestStage
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +53,7 @@ class Runtime:
     grace_s: float = 60.0
     queue: Queue = field(init=False)
     running: list[_Running] = field(default_factory=list)
-    objects: dict[str, object] = field(default_factory=dict)
+    ingest: IngestStage | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.stages) - set(STAGES)
@@ -69,43 +73,40 @@ class Runtime:
 
     def _start(self, name: str) -> None:
         stop = threading.Event()
-        drained: Callable[[], bool] = lambda: True  # noqa: E731
-        if name == "ingest":
-            from ingest.stage import IngestStage
-
-            stage: object = IngestStage(self.settings, self.queue)
-            target = stage.run  # type: ignore[attr-defined]
-        elif name == "infer":
-            from inference.worker import InferenceWorker
-
-            stage = InferenceWorker(self.settings, self.queue)
-            target = stage.run  # type: ignore[attr-defined]
-            streams = [frames_stream(c.id) for c in self.settings.cameras]
-            drained = lambda: all(self.queue.backlog(s) == 0 for s in streams)  # noqa: E731
-        elif name == "record":
-            from storage.stage import RecorderStage
-
-            stage = RecorderStage(self.settings, self.queue)
-            target = stage.run  # type: ignore[attr-defined]
-            drained = lambda: self.queue.backlog(RESULTS) == 0  # noqa: E731
-        else:
-            from alerts.dispatcher import Dispatcher
-            from storage.db import create_db_engine, upgrade
-
-            engine = create_db_engine(self.settings.database.url)
-            upgrade(engine)
-            stage = Dispatcher(self.settings, engine)
-            target = stage.run  # type: ignore[attr-defined]
-            drained = stage.nothing_due  # type: ignore[attr-defined]
-        self.objects[name] = stage
+        target, drained = self._build(name)
         thread = threading.Thread(target=target, args=(stop,), name=f"stage-{name}", daemon=True)
         thread.start()
         self.running.append(_Running(name, stop, thread, drained))
         log.info("stage %s started", name)
 
+    def _build(self, name: str) -> tuple[Callable[[threading.Event], None], Callable[[], bool]]:
+        """The stage's loop, and how to tell that its input queue is empty."""
+        if name == "ingest":
+            from ingest.stage import IngestStage
+
+            self.ingest = IngestStage(self.settings, self.queue)
+            return self.ingest.run, lambda: True
+        if name == "infer":
+            from inference.worker import InferenceWorker
+
+            streams = [frames_stream(c.id) for c in self.settings.cameras]
+            return InferenceWorker(self.settings, self.queue).run, lambda: all(
+                self.queue.backlog(s) == 0 for s in streams
+            )
+        if name == "record":
+            from storage.stage import RecorderStage
+
+            return RecorderStage(self.settings, self.queue).run, lambda: self.queue.backlog(RESULTS) == 0
+        from alerts.dispatcher import Dispatcher
+        from storage.db import create_db_engine, upgrade
+
+        engine = create_db_engine(self.settings.database.url)
+        upgrade(engine)
+        dispatcher = Dispatcher(self.settings, engine)
+        return dispatcher.run, dispatcher.nothing_due
+
     def sources_finished(self) -> bool:
-        ingest = self.objects.get("ingest")
-        return ingest is not None and ingest.all_finished()  # type: ignore[attr-defined]
+        return self.ingest is not None and self.ingest.all_finished()
 
     def wait(self, stop: threading.Event, until_sources_finish: bool = False) -> None:
         while not stop.is_set():

@@ -17,7 +17,7 @@ from maskwatch import metrics
 from maskwatch.config import Settings
 from maskwatch.messages import CameraHealth, FrameResult, MessageError
 from maskwatch.queue import Delivery, Queue, QueueError
-from maskwatch.stages import consumer_name, dead_letter
+from maskwatch.stages import StaleReclaimer, consumer_name, dead_letter
 from maskwatch.streams import HEALTH, RECORDER_GROUP, RESULTS
 from storage.db import create_db_engine, upgrade
 from storage.jobs import start_jobs
@@ -43,6 +43,9 @@ def count_events(events: list[TrackEvent]) -> None:
             metrics.PEOPLE.labels(e.camera_id).inc()
 
 
+RECLAIM_IDLE_MS = 60_000
+
+
 class RecorderStage:
     def __init__(self, settings: Settings, queue: Queue, batch_size: int = 64) -> None:
         self.settings = settings
@@ -60,11 +63,10 @@ class RecorderStage:
         self.violations_written = 0
         # Tracked but not yet written: survives a stop/start of this stage object.
         self._pending: _Batch | None = None
+        self.reclaimer = StaleReclaimer(queue, RECORDER_GROUP, self.consumer, [RESULTS, HEALTH], RECLAIM_IDLE_MS)
 
     def _read(self, block_ms: int) -> _Batch | None:
-        deliveries: list[Delivery] = []
-        for stream in (RESULTS, HEALTH):  # first what a crashed recorder left unacknowledged
-            deliveries += self.queue.reclaim(RECORDER_GROUP, self.consumer, stream, 60_000, self.batch_size)
+        deliveries = self.reclaimer.take(self.batch_size)  # first what a crashed recorder left behind
         if not deliveries:
             deliveries = self.queue.read(RECORDER_GROUP, self.consumer, [RESULTS, HEALTH], self.batch_size, block_ms)
         if not deliveries:

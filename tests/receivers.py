@@ -83,7 +83,7 @@ def smtp_server() -> Iterator[SmtpSink]:
 
     class Handler:
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-            sink.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
+            sink.messages.append(message_from_bytes(envelope.content, policy=policy.default))
             return "250 OK"
 
     # aiosmtpd's readiness check connects to the configured port, so it cannot be 0: pick a free one.

@@ -12,7 +12,7 @@ from maskwatch.images import read_bgr
 from maskwatch.voc import read_dataset, read_split
 
 
-def fixed_backend(rows: list[list[float]]):  # type: ignore[no-untyped-def]
+def fixed_backend(rows: list[list[float]]):
     calls: list[tuple[int, int]] = []
 
     def backend(image: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ from tests.receivers import smtp_server, webhook_receiver
 pytestmark = [pytest.mark.service, pytest.mark.shared, pytest.mark.slow]
 
 
-def test_production_pipeline(rtsp_server, shared: Path, redis_url: str, postgres_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_production_pipeline(rtsp_server, shared: Path, redis_url: str, postgres_url: str, tmp_path: Path) -> None:
     videos = shared / "videos"
     server = rtsp_server(
         [f"four={videos / 'four-people-putting-on-masks.mp4'}", f"woman={videos / 'woman-with-mask.mp4'}"]

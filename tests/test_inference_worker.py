@@ -84,10 +84,10 @@ def test_frames_held_by_a_dead_worker_are_reclaimed(queue: Queue, analyzer: Face
     publish(queue, SETTINGS, [frame("a", 0), frame("a", 1)])
     held = dead._collect(200)
     assert len(held) == 2  # ...and then the worker dies without acknowledging
-    alive._last_reclaim = time.monotonic()
+    alive.reclaimer.last_check = time.monotonic()
     assert alive._collect(100) == []
     time.sleep(1.1)
-    alive._last_reclaim = 0.0
+    alive.reclaimer.last_check = 0.0
     reclaimed = alive._collect(100)
     assert sorted(d.id for d in reclaimed) == sorted(d.id for d in held)
     assert alive.process(reclaimed) == 2

@@ -57,7 +57,7 @@ def video(shared: Path, name: str) -> str:
     return str(shared / "videos" / name)
 
 
-def test_samples_rtsp_at_configured_rate(rtsp_server, shared: Path) -> None:  # type: ignore[no-untyped-def]
+def test_samples_rtsp_at_configured_rate(rtsp_server, shared: Path) -> None:
     server = rtsp_server([f"w={video(shared, 'woman-with-mask.mp4')}"])
     run = Running(settings_for([{"id": "w", "name": "W", "url": server.url("w"), "sample_fps": 4}]))
     dog = run.stage.watchdogs[0]
@@ -72,7 +72,7 @@ def test_samples_rtsp_at_configured_rate(rtsp_server, shared: Path) -> None:  # 
     assert "streaming" in [h.state for h in run.health()]
 
 
-def test_frozen_stream_is_detected_and_restarted(rtsp_server, shared: Path) -> None:  # type: ignore[no-untyped-def]
+def test_frozen_stream_is_detected_and_restarted(rtsp_server, shared: Path) -> None:
     server = rtsp_server([f"f={video(shared, 'man-without-mask.mp4')}:freeze=1.5"])
     run = Running(settings_for([{"id": "f", "name": "F", "url": server.url("f")}], stall_timeout_s=2))
     run.wait_for(lambda: any(h.state == "stalled" for h in run.health()) or run.stage.watchdogs[0].state == "stalled")
@@ -80,7 +80,7 @@ def test_frozen_stream_is_detected_and_restarted(rtsp_server, shared: Path) -> N
     run.close()
 
 
-def test_server_death_and_return(rtsp_server, shared: Path, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+def test_server_death_and_return(rtsp_server, shared: Path, caplog: pytest.LogCaptureFixture) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -101,7 +101,7 @@ def test_server_death_and_return(rtsp_server, shared: Path, caplog: pytest.LogCa
     assert any("viewer:***@" in t for t in texts)
 
 
-def test_wrong_path_is_reported_and_other_cameras_keep_running(rtsp_server, shared: Path) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_path_is_reported_and_other_cameras_keep_running(rtsp_server, shared: Path) -> None:
     server = rtsp_server([f"w={video(shared, 'woman-with-mask.mp4')}"])
     run = Running(
         settings_for(
@@ -113,7 +113,7 @@ def test_wrong_path_is_reported_and_other_cameras_keep_running(rtsp_server, shar
     run.close()
 
 
-def test_full_queue_drops_oldest_and_counts(rtsp_server, shared: Path) -> None:  # type: ignore[no-untyped-def]
+def test_full_queue_drops_oldest_and_counts(rtsp_server, shared: Path) -> None:
     server = rtsp_server([f"w={video(shared, 'woman-with-mask.mp4')}"])
     settings = settings_for([{"id": "w", "name": "W", "url": server.url("w"), "sample_fps": 10}])
     settings = settings.model_copy(update={"queue": settings.queue.model_copy(update={"frames_maxlen": 5})})

@@ -9,11 +9,12 @@ from sqlalchemy.orm import Session
 from storage.db import create_db_engine, upgrade
 from storage.jobs import apply_retention, compliance_report, stale_cameras
 from storage.models import Camera, EvaluationCount, OutboxAlert, Violation
+from tests.factories import violation
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.timezone.utc)
 
 
-def seed(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+def seed(database_url: str, tmp_path: Path):
     engine = create_db_engine(database_url)
     upgrade(engine)
     with Session(engine) as s, s.begin():
@@ -24,17 +25,7 @@ def seed(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
             snap = tmp_path / f"v{i}.jpg"
             snap.write_bytes(b"jpeg")
             at = NOW - dt.timedelta(days=age_days)
-            v = Violation(
-                camera_id="c",
-                track_id=f"t{i}",
-                label="without_mask",
-                score=0.9,
-                started_at=at,
-                confirmed_at=at,
-                box=[0, 0, 1, 1],
-                snapshot_path=str(snap),
-                crop_path=str(snap),
-            )
+            v = violation("c", f"t{i}", at, snapshot_path=str(snap), crop_path=str(snap))
             s.add(v)
             s.flush()
             s.add(OutboxAlert(violation_id=v.id, channel="email", state=alert_state, payload={}))

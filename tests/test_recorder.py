@@ -37,13 +37,13 @@ def settings_for(database_url: str, tmp_path: Path) -> Settings:
     )
 
 
-def publish_frames(queue, n: int, start: float = 1_790_000_000.0) -> None:  # type: ignore[no-untyped-def]
+def publish_frames(queue, n: int, start: float = 1_790_000_000.0) -> None:
     for i in range(n):
         frame = FrameMessage("cam-1", i, start + i * 0.5, 1280, 720, JPEG)
         queue.publish(RESULTS, FrameResult(frame, (MASKED, UNMASKED)).to_fields(), 10_000)
 
 
-def run_until(stage: RecorderStage, condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+def run_until(stage: RecorderStage, condition, timeout: float = 20.0) -> None:
     stop = threading.Event()
     thread = threading.Thread(target=stage.run, args=(stop, 100), daemon=True)
     thread.start()

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from maskwatch.cli import main
 from maskwatch.errors import MaskwatchError
 from storage.db import create_db_engine, upgrade
-from storage.models import Camera, DeliveryAttempt, OutboxAlert, Violation
+from storage.models import Camera, DeliveryAttempt, OutboxAlert
 from storage.review import parse_since
+from tests.factories import violation
 
 NOW = dt.datetime.now(dt.timezone.utc)
 
@@ -28,14 +29,12 @@ def config(database_url: str, tmp_path: Path) -> Path:
             [("gate", "without_mask", 3), ("gate", "mask_incorrect", 0.5), ("lobby", "without_mask", 0.2)]
         ):
             at = NOW - dt.timedelta(hours=hours_ago)
-            v = Violation(
-                camera_id=cam,
-                track_id=f"t{i}",
+            v = violation(
+                cam,
+                f"t{i}",
+                at,
                 label=label,
                 score=0.8,
-                started_at=at,
-                confirmed_at=at,
-                box=[1, 2, 3, 4],
                 snapshot_path=f"/snaps/{i}.jpg",
                 crop_path=f"/snaps/{i}-face.jpg",
             )

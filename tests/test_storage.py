@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from storage.db import DatabaseError, create_db_engine, upgrade
 from storage.models import Camera, DeliveryAttempt, OutboxAlert, Violation
+from tests.factories import violation
 
 
 def test_upgrade_creates_schema_and_is_idempotent(database_url: str) -> None:
@@ -28,16 +29,8 @@ def test_violation_roundtrip_keeps_utc(database_url: str) -> None:
     with Session(engine) as s, s.begin():
         s.add(Camera(id="cam-1", name="Entrance", url="rtsp://***@10.0.0.5/stream"))
         s.flush()
-        v = Violation(
-            camera_id="cam-1",
-            track_id="t1",
-            label="without_mask",
-            score=0.91,
-            started_at=started,
-            confirmed_at=started,
-            box=[1.0, 2.0, 3.0, 4.0],
-            snapshot_path="a.jpg",
-            crop_path="b.jpg",
+        v = violation(
+            "cam-1", "t1", started, score=0.91, box=[1.0, 2.0, 3.0, 4.0], snapshot_path="a.jpg", crop_path="b.jpg"
         )
         s.add(v)
         s.flush()
@@ -60,23 +53,12 @@ def test_one_violation_per_track(database_url: str) -> None:
     engine = create_db_engine(database_url)
     upgrade(engine)
     now = dt.datetime.now(dt.timezone.utc)
-    row = dict(
-        camera_id="c",
-        track_id="t",
-        label="without_mask",
-        score=0.9,
-        started_at=now,
-        confirmed_at=now,
-        box=[0, 0, 1, 1],
-        snapshot_path="",
-        crop_path="",
-    )
     with Session(engine) as s, s.begin():
         s.add(Camera(id="c", name="c", url="x"))
         s.flush()
-        s.add(Violation(**row))
+        s.add(violation("c", "t", now))
     with pytest.raises(IntegrityError), Session(engine) as s, s.begin():
-        s.add(Violation(**row))
+        s.add(violation("c", "t", now))
     engine.dispose()
 
 

@@ -14,7 +14,7 @@ def face(x: float, label: str, score: float = 0.8, size: float = 60) -> FaceObse
     return FaceObservation((x, 100, x + size, 100 + size), label, score, 0.9, {label: score})
 
 
-def run(tracker: CameraTracker, sightings: list[list[FaceObservation]], dt: float = 0.5):  # type: ignore[no-untyped-def]
+def run(tracker: CameraTracker, sightings: list[list[FaceObservation]], dt: float = 0.5):
     events = []
     for i, faces in enumerate(sightings):
         events.extend(tracker.update(frame(100 + i * dt, i), faces))

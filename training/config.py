@@ -50,7 +50,7 @@ class TrainConfig(_Model):
     seed: int = Field(0, description="Seeds the split, shuffling and augmentation.")
     quantization: Literal["float16", "int8", "float32"] = Field("float16", description="TFLite export type.")
     detector: DetectorConfig = Field(
-        default_factory=DetectorConfig,  # type: ignore[arg-type]
+        default_factory=DetectorConfig,
         description="Detector used to crop faces from scenes and photos (use the inference default).",
     )
     min_face_px: int = Field(10, ge=1, description="Skip ground-truth faces shorter than this.")
