@@ -53,7 +53,12 @@ def signature(secret: str, body: bytes) -> str:
 
 def send_webhook(client: httpx.Client, hook: WebhookConfig, alerts: AlertsConfig, payload: dict[str, Any]) -> str:
     body = webhook_body(hook, alerts, payload)
-    headers = {"Content-Type": "application/json", "Idempotency-Key": str(payload.get("event_id", ""))}
+    key = payload.get("event_key") or payload.get("event_id", "")
+    headers = {
+        "Content-Type": "application/json",
+        "Idempotency-Key": str(key),
+        "X-Maskwatch-Event": str(payload.get("type", "violation")),
+    }
     if hook.secret is not None:
         headers["X-Maskwatch-Signature"] = signature(hook.secret.get_secret_value(), body)
     where = redact_url(hook.url)
@@ -68,7 +73,32 @@ def send_webhook(client: httpx.Client, hook: WebhookConfig, alerts: AlertsConfig
     raise DeliveryError(f"POST {where}: HTTP {response.status_code} {response.text[:200]!r}", permanent=permanent)
 
 
+def camera_email(cfg: EmailConfig, payload: dict[str, Any]) -> EmailMessage:
+    name, cam = payload["camera_name"], payload["camera_id"]
+    msg = EmailMessage()
+    if payload["type"] == "camera_offline":
+        msg["Subject"] = f"[maskwatch] Camera {name} is not being watched"
+        body = (
+            f"Camera {name} ({cam}) has not been watched since {payload['down_since']}.\n"
+            f"Reason: {payload['detail'] or payload['state']}\n\n"
+            "maskwatch keeps retrying and will send another message when the camera is back.\n"
+        )
+    else:
+        minutes = payload.get("down_for_s", 0) / 60
+        msg["Subject"] = f"[maskwatch] Camera {name} is back online"
+        body = (
+            f"Camera {name} ({cam}) is watched again since {payload['at']}, "
+            f"after {minutes:.1f} min without coverage (from {payload['down_since']}).\n"
+        )
+    msg["From"] = cfg.sender
+    msg["To"] = ", ".join(cfg.recipients)
+    msg.set_content(body)
+    return msg
+
+
 def email_message(cfg: EmailConfig, payload: dict[str, Any]) -> EmailMessage:
+    if payload.get("type") in ("camera_offline", "camera_online"):
+        return camera_email(cfg, payload)
     events = payload.get("events") or [payload]
     first = events[0]
     what = first["label"].replace("_", " ")

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from alerts.channels import DeliveryError, send_email, send_webhook
 from maskwatch import metrics
 from maskwatch.config import Settings, WebhookConfig
+from maskwatch.stages import Outage
 from storage.models import DeliveryAttempt, OutboxAlert, utcnow
 
 log = logging.getLogger(__name__)
@@ -85,12 +86,14 @@ class Dispatcher:
     def _cooldown_group(self, s: Session, row: OutboxAlert, now: dt.datetime) -> list[OutboxAlert] | None:
         """With a cooldown, alerts of a camera within the window wait and then go out as one digest."""
         cooldown = self.alerts.cooldown_s
-        if cooldown <= 0 or row.attempts > 0:
+        if cooldown <= 0 or row.attempts > 0 or row.kind != "violation":
             return [row]
         camera = row.payload["camera_id"]
         last = s.scalar(
             select(OutboxAlert.delivered_at)
-            .where(OutboxAlert.channel == row.channel, OutboxAlert.state == "delivered")
+            .where(
+                OutboxAlert.channel == row.channel, OutboxAlert.state == "delivered", OutboxAlert.kind == "violation"
+            )
             .where(OutboxAlert.payload["camera_id"].as_string() == camera)
             .order_by(OutboxAlert.delivered_at.desc())
             .limit(1)
@@ -101,7 +104,7 @@ class Dispatcher:
         waiting = s.scalars(
             select(OutboxAlert)
             .where(OutboxAlert.channel == row.channel, OutboxAlert.state == "pending", OutboxAlert.attempts == 0)
-            .where(OutboxAlert.payload["camera_id"].as_string() == camera)
+            .where(OutboxAlert.kind == "violation", OutboxAlert.payload["camera_id"].as_string() == camera)
             .order_by(OutboxAlert.id)
             .with_for_update(skip_locked=True)
         ).all()
@@ -128,7 +131,7 @@ class Dispatcher:
                 row.next_attempt_at = now + self.backoff(row.attempts)
         outcome = "delivered" if ok else group[0].state if group[0].state == "dead" else "retry"
         metrics.ALERTS.labels(channel, outcome).inc(len(group))
-        event_ids = [g.payload.get("event_id") for g in group]
+        event_ids = [g.event_key for g in group]
         if ok:
             log.info("alert delivered: channel=%s events=%s (%s)", channel, event_ids, detail)
         elif group[0].state == "dead":
@@ -148,6 +151,20 @@ class Dispatcher:
                 event_ids,
                 detail,
             )
+
+    def retry_dead(self, ids: list[int] | None = None, channel: str | None = None) -> int:
+        """Put dead-lettered alerts back in the queue with a fresh attempt budget; returns how many."""
+        with Session(self.engine) as s, s.begin():
+            query = select(OutboxAlert).where(OutboxAlert.state == "dead")
+            if ids:
+                query = query.where(OutboxAlert.id.in_(ids))
+            if channel:
+                query = query.where(OutboxAlert.channel == channel)
+            rows = s.scalars(query.with_for_update()).all()
+            for row in rows:
+                row.state, row.attempts, row.next_attempt_at = "pending", 0, utcnow()
+        log.info("re-queued %d dead-lettered alert(s)", len(rows))
+        return len(rows)
 
     def nothing_due(self) -> bool:
         """No alert is due now (pending alerts may still wait for a later retry)."""
@@ -180,17 +197,14 @@ class Dispatcher:
 
     def _channel_loop(self, channel: str, stop: threading.Event, poll_s: float) -> None:
         backoff = poll_s
+        outage = Outage(f"alerts {channel}: database")
         while not stop.is_set():
             try:
                 busy = self.run_channel_once(channel)
                 backoff = poll_s
+                outage.ok()
             except SQLAlchemyError as exc:
-                log.error(
-                    "alerts %s: database unavailable (%s); retrying in %.1f s",
-                    channel,
-                    getattr(exc, "orig", exc),
-                    backoff,
-                )
+                outage.failed(getattr(exc, "orig", None) or exc, 30.0)
                 busy = 0
                 backoff = min(backoff * 2, 30.0)
             if not busy:

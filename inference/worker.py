@@ -22,7 +22,7 @@ from maskwatch.config import Settings
 from maskwatch.labels import VIOLATIONS
 from maskwatch.messages import FaceObservation, FrameMessage, FrameResult, MessageError
 from maskwatch.queue import Delivery, Queue, QueueError
-from maskwatch.stages import StaleReclaimer, consumer_name, dead_letter
+from maskwatch.stages import Outage, StaleReclaimer, consumer_name, dead_letter
 from maskwatch.streams import INFERENCE_GROUP, RESULTS, frames_stream
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ class InferenceWorker:
             queue.ensure_group(stream, INFERENCE_GROUP)
         self.stats = WorkerStats()
         self.reclaimer = StaleReclaimer(queue, INFERENCE_GROUP, self.consumer, self.streams, self.cfg.reclaim_idle_ms)
+        self._new_streams: list[str] | None = None
 
     def _collect(self, block_ms: int) -> list[Delivery]:
         got = self.reclaimer.take(self.cfg.batch_frames)
@@ -108,17 +109,34 @@ class InferenceWorker:
         self.stats.batches += 1
         return len(good)
 
+    def reconfigure(self, settings: Settings) -> None:
+        """A reloaded configuration: read the camera streams it lists (taken up before the next batch)."""
+        self._new_streams = [frames_stream(c.id) for c in settings.cameras]
+
+    def _adopt_streams(self) -> None:
+        if self._new_streams is None:
+            return
+        for stream in self._new_streams:
+            self.queue.ensure_group(stream, INFERENCE_GROUP)
+        self.streams = self.reclaimer.streams = self._new_streams
+        self._new_streams = None
+
     def run(self, stop: threading.Event, block_ms: int = 500) -> None:
         backoff = 0.5
+        outage = Outage(f"inference {self.consumer}: queue")
         while not stop.is_set():
             try:
+                self._adopt_streams()
                 batch = self._collect(block_ms)
                 if batch:
                     self.process(batch)
                 backoff = 0.5
+                outage.ok()
             except QueueError as exc:
+                if "NOGROUP" in str(exc):  # Redis came back empty (no persistence): recreate the groups
+                    self._new_streams = self._new_streams or list(self.streams)
                 # Unacknowledged frames stay pending and are retried (or reclaimed by another worker).
-                log.error("inference: queue unavailable (%s); retrying in %.1f s", exc, backoff)
+                outage.failed(exc, 30.0)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 30.0)
         log.info(

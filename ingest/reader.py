@@ -6,6 +6,7 @@ callback that must not block (the queue bound drops the oldest frames and counts
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -15,8 +16,9 @@ from pathlib import Path
 
 import av
 import cv2
+import numpy as np
 
-from maskwatch.config import CameraConfig, IngestConfig
+from maskwatch.config import CameraConfig, IngestConfig, MotionConfig
 from maskwatch.messages import FrameMessage
 from maskwatch.redact import redact_url
 
@@ -70,22 +72,76 @@ def describe_error(exc: BaseException, where: str, raw_url: str) -> str:
     return f"{where}: {type(exc).__name__}: {str(exc).replace(raw_url, redact_url(raw_url))}"
 
 
+class MotionGate:
+    """Passes a frame when enough of a small grey copy changed since the last frame passed, or
+    when `keepalive_s` has gone by (so a person standing still stays tracked)."""
+
+    WIDTH = 160
+
+    def __init__(self, cfg: MotionConfig) -> None:
+        self.cfg = cfg
+        self._last: np.ndarray | None = None
+        self._last_t = -1e9
+
+    def passes(self, frame: av.VideoFrame, t: float) -> bool:
+        height = max(2, round(frame.height * self.WIDTH / max(frame.width, 1)))
+        # swscale to 160 px grey costs a fraction of the full BGR conversion a passed frame needs.
+        grey = frame.reformat(width=self.WIDTH, height=height, format="gray").to_ndarray()
+        if self._last is not None and self._last.shape == grey.shape and t - self._last_t < self.cfg.keepalive_s:
+            changed = np.count_nonzero(cv2.absdiff(grey, self._last) > self.cfg.pixel_threshold) / grey.size
+            if changed < self.cfg.min_changed:
+                return False
+        self._last, self._last_t = grey, t
+        return True
+
+
+class KeyframeSkipper:
+    """Decides when the decoder may skip non-key frames: always (`keyframes`), never (`all`), or
+    (`auto`) once two keyframe intervals were each at most the sampling period."""
+
+    def __init__(self, mode: str, period: float) -> None:
+        self.mode = mode
+        self.period = period
+        self._key_times: list[float] = []
+
+    def initial(self) -> bool:
+        return self.mode == "keyframes"
+
+    def observe(self, frame: av.VideoFrame, t: float) -> bool:
+        """True when keyframe-only decoding should start now."""
+        if self.mode != "auto" or not frame.key_frame:
+            return False
+        self._key_times.append(t)
+        gaps = [b - a for a, b in itertools.pairwise(self._key_times[-3:])]
+        return len(gaps) == 2 and max(gaps) <= self.period + 1e-3
+
+
+@dataclass
+class ReaderCounters:
+    decoded: int = 0
+    sampled: int = 0
+    motion_skipped: int = 0
+
+
 class CameraReader:
     """Reads until the source ends, fails, or `stop` is set. One instance per connection attempt."""
 
-    def __init__(self, camera: CameraConfig, cfg: IngestConfig, publish: Publish) -> None:
+    def __init__(self, camera: CameraConfig, cfg: IngestConfig, publish: Publish, first_seq: int = 0) -> None:
         self.camera = camera
         self.cfg = cfg
         self.publish = publish
         self.source = resolve_source(camera.url)
         self.where = f"camera {camera.id} ({redact_url(camera.url)})"
         self.last_progress = time.monotonic()  # the watchdog reads this
-        self.frames_decoded = 0
+        self.counters = ReaderCounters()
+        self.keyframes_only = False
+        self.next_seq = first_seq
 
-    def run(self, stop: threading.Event, first_seq: int) -> int:
-        """Returns the next sequence number; raises StreamEnded or SourceError."""
-        seq = first_seq
-        period = 1.0 / self.camera.sample_fps
+    @property
+    def frames_decoded(self) -> int:
+        return self.counters.decoded
+
+    def _open(self) -> tuple[av.container.InputContainer, av.VideoStream]:
         try:
             container = av.open(
                 self.source.target,
@@ -95,12 +151,25 @@ class CameraReader:
             )
         except (av.error.FFmpegError, OSError) as exc:
             raise SourceError(describe_error(exc, self.where, self.source.target)) from None
-        try:
-            stream = container.streams.video[0]
-        except IndexError:
+        if not isinstance(container, av.container.InputContainer) or not container.streams.video:
             container.close()
             raise SourceError(f"{self.where}: source has no video stream") from None
+        return container, container.streams.video[0]
+
+    def _skip_non_key(self, stream: av.VideoStream) -> None:
+        stream.codec_context.skip_frame = "NONKEY"
+        self.keyframes_only = True
+        log.info("%s: decoding key frames only", self.where)
+
+    def run(self, stop: threading.Event) -> None:
+        """Returns when `stop` is set; raises StreamEnded or SourceError. `next_seq` follows the frames sent."""
+        period = 1.0 / self.camera.sample_fps
+        container, stream = self._open()
         stream.thread_type = "AUTO"
+        skipper = KeyframeSkipper(self.camera.decode, period)
+        if skipper.initial():
+            self._skip_non_key(stream)
+        gate = MotionGate(self.camera.motion) if self.camera.motion is not None else None
         wall_start = time.time()
         mono_start = time.monotonic()
         t0: float | None = None
@@ -108,29 +177,35 @@ class CameraReader:
         try:
             for frame in container.decode(stream):
                 if stop.is_set():
-                    return seq
+                    return
                 self.last_progress = time.monotonic()
-                self.frames_decoded += 1
+                self.counters.decoded += 1
                 # The first packets' pts can be missing; wall time since start stands in for them.
                 t = frame.time if frame.time is not None else time.monotonic() - mono_start
                 if t0 is None:
                     t0 = t
                 rel = t - t0
+                if not self.keyframes_only and skipper.observe(frame, rel):
+                    self._skip_non_key(stream)
                 if self.source.is_file and self.camera.realtime:  # a recording plays at its own pace, like a camera
                     ahead = rel - (time.monotonic() - mono_start)
                     if ahead > 0 and stop.wait(ahead):
-                        return seq
+                        return
                 if rel + 1e-6 < next_t:
                     continue
                 next_t = max(next_t + period, rel)  # no burst of catch-up frames after a gap
+                self.counters.sampled += 1
+                if gate is not None and not gate.passes(frame, rel):
+                    self.counters.motion_skipped += 1
+                    continue
                 image = frame.to_ndarray(format="bgr24")
                 ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.cfg.jpeg_quality])
                 if not ok:
-                    log.warning("%s: frame %d could not be JPEG-encoded; skipped", self.where, seq)
+                    log.warning("%s: frame %d could not be JPEG-encoded; skipped", self.where, self.next_seq)
                     continue
                 h, w = image.shape[:2]
-                self.publish(FrameMessage(self.camera.id, seq, wall_start + rel, w, h, jpeg.tobytes()))
-                seq += 1
+                self.publish(FrameMessage(self.camera.id, self.next_seq, wall_start + rel, w, h, jpeg.tobytes()))
+                self.next_seq += 1
         except (av.error.FFmpegError, OSError) as exc:
             raise SourceError(describe_error(exc, self.where, self.source.target)) from None
         finally:

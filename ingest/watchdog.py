@@ -1,9 +1,15 @@
 """Per-camera supervision: runs the reader, restarts stalled or failed streams with paced
-back-off, counts what was sent and dropped, and publishes the camera's health."""
+back-off, counts what was sent and dropped, and publishes the camera's health.
+
+States (maskwatch.messages.CAMERA_STATES): connecting → online; a stream that delivers no
+frame for `stall_timeout_s` is `stalled` and restarted; a failed or ended connection is
+`offline` until the next attempt, which waits an exponentially growing, jittered, capped delay.
+"""
 
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 
@@ -12,11 +18,13 @@ from maskwatch import metrics
 from maskwatch.config import CameraConfig, IngestConfig
 from maskwatch.messages import CameraHealth, FrameMessage
 from maskwatch.queue import Queue, QueueError
+from maskwatch.stages import Outage
 from maskwatch.streams import HEALTH, frames_stream
 
 log = logging.getLogger(__name__)
 
 HEALTH_MAXLEN = 10_000
+QUEUE_RETRY_S = 1.0
 HEALTHY_AFTER_S = 30.0  # a connection that delivered for this long resets the back-off
 
 
@@ -31,13 +39,24 @@ class CameraWatchdog:
         self.detail = ""
         self.frames_sent = 0
         self.frames_dropped = 0
+        self.motion_skipped = 0
         self.finished = threading.Event()  # a recording played to its end
         self._seq = 0
         self._last_health = 0.0
         self._lock = threading.Lock()
+        self._last_try = 0.0
+        self._queue_outage = Outage(f"camera {camera.id}: queue (frames are dropped and counted meanwhile)")
 
     # Called on the reader thread: must never block on the consumer side.
     def _publish(self, frame: FrameMessage) -> None:
+        now = time.monotonic()
+        if self._queue_outage.down and now - self._last_try < QUEUE_RETRY_S:
+            # While the queue is down, try at most once a second: a connect timeout per frame would stall the reader.
+            with self._lock:
+                self.frames_dropped += 1
+            metrics.FRAMES_DROPPED.labels(self.camera.id).inc()
+            return
+        self._last_try = now
         try:
             dropped = self.queue.publish(self.stream, frame.to_fields(), self.frames_maxlen)
             with self._lock:
@@ -45,19 +64,20 @@ class CameraWatchdog:
                 self.frames_dropped += dropped
             metrics.FRAMES_SENT.labels(self.camera.id).inc()
             metrics.FRAMES_DROPPED.labels(self.camera.id).inc(dropped)
+            self._queue_outage.ok()
         except QueueError as exc:
+            # The reader must not wait for the queue: the frame is dropped and counted.
             with self._lock:
                 self.frames_dropped += 1
             metrics.FRAMES_DROPPED.labels(self.camera.id).inc()
-            if self.frames_dropped % 100 == 1:
-                log.error("camera %s: frame dropped, queue unavailable: %s", self.camera.id, exc)
+            self._queue_outage.failed(exc)
 
     def _set_state(self, state: str, detail: str) -> None:
         if (state, detail) != (self.state, self.detail):
-            level = logging.INFO if state in ("streaming", "connecting", "finished", "stopped") else logging.WARNING
+            level = logging.WARNING if state in ("stalled", "offline") else logging.INFO
             log.log(level, "camera %s: %s%s", self.camera.id, state, f" ({detail})" if detail else "")
         self.state, self.detail = state, detail
-        metrics.CAMERA_UP.labels(self.camera.id).set(1 if state == "streaming" else 0)
+        metrics.CAMERA_UP.labels(self.camera.id).set(1 if state == "online" else 0)
         self.publish_health(force=True)
 
     def publish_health(self, force: bool = False) -> None:
@@ -71,17 +91,33 @@ class CameraWatchdog:
         try:
             self.queue.publish(HEALTH, health.to_fields(), HEALTH_MAXLEN)
         except QueueError as exc:
-            log.error("camera %s: health not published, queue unavailable: %s", self.camera.id, exc)
+            self._queue_outage.failed(exc)
+
+    def set_removed(self) -> None:
+        """The camera left the configuration: its record stays, marked as no longer watched."""
+        self._set_state("disabled", "removed from the configuration")
+
+    def backoff(self, attempt: int) -> float:
+        """Delay before reconnect attempt `attempt` (1-based): doubling, capped, with ±20 % jitter so
+        cameras behind one failed switch do not all reconnect in the same instant."""
+        delay = min(self.cfg.backoff_initial_s * 2 ** (attempt - 1), self.cfg.backoff_max_s)
+        return delay * random.uniform(0.8, 1.0) if delay >= self.cfg.backoff_max_s else delay * random.uniform(0.8, 1.2)
 
     def run(self, stop: threading.Event) -> None:
+        if not self.camera.enabled:
+            self._set_state("disabled", "enabled: false in the configuration")
+            while not stop.wait(self.cfg.health_interval_s):
+                self.publish_health(force=True)
+            return
         attempt = 0
         while not stop.is_set():
-            reader = CameraReader(self.camera, self.cfg, self._publish)
+            reader = CameraReader(self.camera, self.cfg, self._publish, self._seq)
             reader_stop = threading.Event()
             outcome: list[BaseException] = []
             started = time.monotonic()
 
-            self._set_state("connecting", "")
+            if self.state != "offline":  # retries stay `offline` until one succeeds
+                self._set_state("connecting", "")
             thread = threading.Thread(
                 target=self._read, args=(reader, reader_stop, outcome), name=f"reader-{self.camera.id}", daemon=True
             )
@@ -96,16 +132,17 @@ class CameraWatchdog:
                 return
             if time.monotonic() - started >= HEALTHY_AFTER_S and reader.frames_decoded:
                 attempt = 0
-            delay = min(self.cfg.backoff_initial_s * 2**attempt, self.cfg.backoff_max_s)
             attempt += 1
+            delay = self.backoff(attempt)
+            metrics.RECONNECTS.labels(self.camera.id).inc()
             reason = str(error) if error else self.detail or "reader stopped"
-            self._set_state("reconnecting", f"{reason}; retry {attempt} in {delay:.1f} s")
+            self._set_state("offline", f"{reason}; retry {attempt} in {delay:.1f} s")
             stop.wait(delay)
         self._set_state("stopped", "")
 
     def _read(self, reader: CameraReader, reader_stop: threading.Event, outcome: list[BaseException]) -> None:
         try:
-            self._seq = reader.run(reader_stop, self._seq)
+            reader.run(reader_stop)
         except (StreamEnded, SourceError) as exc:
             outcome.append(exc)
         except Exception as exc:  # a bug must not silently kill the camera: report it and restart
@@ -120,8 +157,8 @@ class CameraWatchdog:
             if stop.is_set():
                 reader_stop.set()
                 continue
-            if reader.frames_decoded and self.state == "connecting":
-                self._set_state("streaming", "")
+            if reader.frames_decoded and self.state in ("connecting", "offline"):
+                self._set_state("online", "")
             idle = time.monotonic() - reader.last_progress
             if idle > self.cfg.stall_timeout_s and not reader_stop.is_set():
                 # The reader's own read timeout unblocks it if it is stuck inside FFmpeg.
@@ -129,3 +166,6 @@ class CameraWatchdog:
                 reader_stop.set()
             self.publish_health()
         thread.join()
+        self._seq = reader.next_seq  # sequence numbers continue across reconnects: gaps mean drops
+        self.motion_skipped += reader.counters.motion_skipped
+        metrics.FRAMES_MOTION_SKIPPED.labels(self.camera.id).inc(reader.counters.motion_skipped)

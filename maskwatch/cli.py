@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from maskwatch import cli_ops
 from maskwatch.config import ConfigError, Settings, load_settings
 from maskwatch.errors import MaskwatchError
 
@@ -144,14 +145,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     from maskwatch.runtime import STAGES, Runtime, install_signal_handlers
 
+    if args.config is None:
+        raise ConfigError(f"maskwatch {args.command}: --config FILE is required")
     settings = load_settings(args.config)
     stages = STAGES if args.command == "run" else (args.command,)
     if not settings.cameras and ("ingest" in stages or "infer" in stages):
         log.error("%s: no cameras configured", args.config)
         return EXIT_USAGE
     stop = threading.Event()
-    install_signal_handlers(stop)
-    runtime = Runtime(settings, stages)
+    runtime = Runtime(settings, stages, config_path=args.config)
+    install_signal_handlers(stop, runtime.reload_requested)
     runtime.start()
     runtime.wait(stop, until_sources_finish=getattr(args, "until_done", False))
     return 0
@@ -253,8 +256,10 @@ def build_parser() -> argparse.ArgumentParser:
         ("alerts", "deliver webhook and e-mail alerts from the outbox"),
     ):
         p = sub.add_parser(stage, help=f"one stage per process: {text}")
-        p.add_argument("--config", type=Path, required=True)
+        p.add_argument("--config", type=Path, required=stage != "alerts")  # `alerts retry` has its own
         p.set_defaults(func=_cmd_run)
+        if stage == "alerts":
+            cli_ops.register(sub, p)
 
     db = sub.add_parser("db", help="database tools").add_subparsers(dest="db_command", required=True)
     p = db.add_parser("upgrade", help="apply database migrations")

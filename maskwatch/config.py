@@ -87,6 +87,18 @@ class AnalyzerConfig(_Model):
     classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
 
 
+class MotionConfig(_Model):
+    """Motion gating: a sampled frame goes to inference only if it differs from the last one sent."""
+
+    min_changed: float = Field(
+        0.002, ge=0, le=1, description="Fraction of pixels (of a 160 px wide grey copy) that must change."
+    )
+    pixel_threshold: int = Field(12, ge=1, le=255, description="Grey-level difference that counts as a change.")
+    keepalive_s: float = Field(
+        2.0, gt=0, le=3600, description="Send a frame at least this often anyway, so still people stay tracked."
+    )
+
+
 class CameraConfig(_Model):
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Stable id: letters, digits, _ . -")
     name: str = Field(min_length=1, max_length=200, description="Shown in alerts and the review log.")
@@ -98,6 +110,15 @@ class CameraConfig(_Model):
     sample_fps: float = Field(2.0, gt=0, le=30, description="Frames per second sent to inference.")
     realtime: bool = Field(
         True, description="Recordings (file paths) play at their own pace; false reads them as fast as they decode."
+    )
+    enabled: bool = Field(True, description="false keeps the camera listed (state `disabled`) without watching it.")
+    decode: Literal["auto", "all", "keyframes"] = Field(
+        "auto",
+        description="keyframes: decode only key frames (a fraction of the CPU; samples at most at the keyframe "
+        "rate). auto: do so once the stream's keyframes come at least every 1/sample_fps s. all: decode every frame.",
+    )
+    motion: MotionConfig | None = Field(
+        None, description="Skip frames in which nothing moved (saves inference on quiet cameras); null: off."
     )
 
 
@@ -165,6 +186,10 @@ class AlertsConfig(_Model):
     cooldown_s: float = Field(
         0.0, ge=0, le=86_400, description="Per camera: fold violations within this window into one digest (0: off)."
     )
+    camera_alerts: bool = Field(True, description="Send camera_offline / camera_online alerts.")
+    camera_grace_s: float = Field(
+        60.0, ge=0, le=86_400, description="A camera must be down this long before a camera_offline alert."
+    )
 
 
 class IngestConfig(_Model):
@@ -173,7 +198,12 @@ class IngestConfig(_Model):
     backoff_initial_s: float = Field(1.0, gt=0, le=600)
     backoff_max_s: float = Field(60.0, gt=0, le=3600)
     jpeg_quality: int = Field(85, ge=30, le=100)
-    health_interval_s: float = Field(10.0, gt=0, le=3600)
+    health_interval_s: float = Field(
+        10.0, gt=0, le=3600, description="Camera health is reported at least this often (and on every change)."
+    )
+    silence_factor: float = Field(
+        3.0, ge=1.5, le=100, description="No health report for this many intervals: the camera counts as offline."
+    )
 
 
 class InferenceConfig(_Model):

@@ -106,12 +106,19 @@ class FrameResult:
         return cls(frame, faces)
 
 
+# A camera's states. The first three are "down" (not being watched); after a grace period a
+# down camera raises a camera_offline alert. `finished` (a recording played to its end) and
+# `stopped` (maskwatch itself shut down) are not camera faults and raise nothing.
+DOWN_STATES = ("connecting", "stalled", "offline")
+CAMERA_STATES = ("online", *DOWN_STATES, "disabled", "finished", "stopped")
+
+
 @dataclass(frozen=True)
 class CameraHealth:
     """A camera's state as the ingest watchdog sees it (ingest → recorder, for the cameras table)."""
 
     camera_id: str
-    state: str  # connecting | streaming | stalled | failed | stopped
+    state: str  # one of CAMERA_STATES
     detail: str  # operator-readable reason, never containing credentials
     frames_sent: int
     frames_dropped: int
@@ -125,6 +132,9 @@ class CameraHealth:
         m = _meta(fields, "health")
         m.pop("v")
         try:
-            return cls(**m)
+            health = cls(**m)
         except TypeError as exc:
             raise MessageError(f"health: bad meta ({exc})") from None
+        if health.state not in CAMERA_STATES:
+            raise MessageError(f"health: unknown camera state {health.state!r}")
+        return health

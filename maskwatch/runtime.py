@@ -1,5 +1,8 @@
 """Running stages: all in one process (`maskwatch run`) or one per process (`maskwatch ingest` ...).
 
+SIGHUP, or a change of the config file's modification time, reloads the configuration:
+cameras are added, removed or restarted one by one, without touching the others.
+
 The embedded mode is the same stages as threads over an in-memory queue. Shutdown (SIGTERM,
 SIGINT, or every recording finished) drains front to back: ingest stops first, then each
 later stage stops once the queue in front of it is empty (bounded by a grace period), so
@@ -15,11 +18,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from maskwatch.config import Settings
+from maskwatch.config import ConfigError, Settings, load_settings
 from maskwatch.queue import Queue, open_queue
-from maskwatch.streams import RESULTS, frames_stream
+from maskwatch.streams import RESULTS
 
 if TYPE_CHECKING:
     from ingest.stage import IngestStage
@@ -29,13 +33,19 @@ log = logging.getLogger(__name__)
 STAGES = ("ingest", "infer", "record", "alerts")
 
 
-def install_signal_handlers(stop: threading.Event) -> None:
+# What a running process can take over from a reloaded file; anything else needs a restart.
+RELOADABLE = ("cameras", "ingest", "tracking")
+
+
+def install_signal_handlers(stop: threading.Event, reload: threading.Event | None = None) -> None:
     def handler(signum: int, _frame: object) -> None:
         log.info("received %s: finishing in-flight work, then stopping", signal.Signals(signum).name)
         stop.set()
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
+    if reload is not None:
+        signal.signal(signal.SIGHUP, lambda _s, _f: reload.set())
 
 
 @dataclass
@@ -54,6 +64,10 @@ class Runtime:
     queue: Queue = field(init=False)
     running: list[_Running] = field(default_factory=list)
     ingest: IngestStage | None = None
+    config_path: Path | None = None
+    reload_requested: threading.Event = field(default_factory=threading.Event)
+    _reconfigure: list[Callable[[Settings], object]] = field(default_factory=list)
+    _config_mtime: float | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.stages) - set(STAGES)
@@ -85,18 +99,20 @@ class Runtime:
             from ingest.stage import IngestStage
 
             self.ingest = IngestStage(self.settings, self.queue)
+            self._reconfigure.append(self.ingest.apply)
             return self.ingest.run, lambda: True
         if name == "infer":
             from inference.worker import InferenceWorker
 
-            streams = [frames_stream(c.id) for c in self.settings.cameras]
-            return InferenceWorker(self.settings, self.queue).run, lambda: all(
-                self.queue.backlog(s) == 0 for s in streams
-            )
+            worker = InferenceWorker(self.settings, self.queue)
+            self._reconfigure.append(worker.reconfigure)
+            return worker.run, lambda: all(self.queue.backlog(s) == 0 for s in worker.streams)
         if name == "record":
             from storage.stage import RecorderStage
 
-            return RecorderStage(self.settings, self.queue).run, lambda: self.queue.backlog(RESULTS) == 0
+            recorder = RecorderStage(self.settings, self.queue)
+            self._reconfigure.append(recorder.reconfigure)
+            return recorder.run, lambda: self.queue.backlog(RESULTS) == 0
         from alerts.dispatcher import Dispatcher
         from storage.db import create_db_engine, upgrade
 
@@ -108,8 +124,48 @@ class Runtime:
     def sources_finished(self) -> bool:
         return self.ingest is not None and self.ingest.all_finished()
 
+    def _config_changed(self) -> bool:
+        if self.config_path is None:
+            return False
+        try:
+            mtime = self.config_path.stat().st_mtime
+        except OSError:
+            return False
+        changed = self._config_mtime is not None and mtime != self._config_mtime
+        self._config_mtime = mtime
+        return changed
+
+    def reload(self) -> bool:
+        """Re-read the config file and hand the cameras, ingest and tracking settings to the stages.
+
+        An invalid file is reported and the running configuration is kept."""
+        if self.config_path is None:
+            return False
+        try:
+            new = load_settings(self.config_path)
+        except ConfigError as exc:
+            log.error("configuration reload refused, the running configuration stays: %s", exc)
+            return False
+        fixed = [
+            name
+            for name in Settings.model_fields
+            if name not in RELOADABLE and getattr(new, name) != getattr(self.settings, name)
+        ]
+        if fixed:
+            log.warning("configuration reload: changes to %s take effect after a restart", ", ".join(fixed))
+        keep = {name: getattr(self.settings, name) for name in fixed}
+        self.settings = new.model_copy(update=keep)
+        for apply in self._reconfigure:
+            apply(self.settings)
+        log.info("configuration reloaded from %s (%d camera(s))", self.config_path, len(self.settings.cameras))
+        return True
+
     def wait(self, stop: threading.Event, until_sources_finish: bool = False) -> None:
+        self._config_changed()
         while not stop.is_set():
+            if self.reload_requested.is_set() or self._config_changed():
+                self.reload_requested.clear()
+                self.reload()
             if until_sources_finish and self.sources_finished():
                 log.info("every recording has played to its end")
                 break

@@ -53,3 +53,36 @@ class StaleReclaimer:
         if got:
             log.warning("%s: took over %d entries left by a stopped consumer", self.group, len(got))
         return got
+
+
+class Outage:
+    """Logs a dependency (queue, database) going away once, and once when it is back, however
+    many retries happen in between: an operator sees two lines per outage, not one per frame."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.since: float | None = None
+        self.failures = 0
+
+    def failed(self, exc: BaseException, retry_s: float | None = None) -> None:
+        self.failures += 1
+        if self.since is None:
+            self.since = time.monotonic()
+            retry = f"; retrying every {retry_s:.1f} s or less" if retry_s is not None else "; retrying"
+            log.error("%s unavailable: %s%s", self.what, exc, retry)
+        else:
+            log.debug("%s still unavailable (%d failures): %s", self.what, self.failures, exc)
+
+    def ok(self) -> None:
+        if self.since is not None:
+            log.warning(
+                "%s available again after %.1f s (%d failed attempts)",
+                self.what,
+                time.monotonic() - self.since,
+                self.failures,
+            )
+            self.since, self.failures = None, 0
+
+    @property
+    def down(self) -> bool:
+        return self.since is not None

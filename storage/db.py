@@ -47,14 +47,31 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+def migrate(engine: Engine, revision: str = "head", down: bool = False) -> None:
+    """Upgrade (or downgrade) the schema to `revision`."""
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        if sqlite:
+            # SQLite changes a table by rebuilding it, which foreign keys would refuse while rows
+            # point at it. The pragma only takes effect outside a transaction, so it comes first.
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                (command.downgrade if down else command.upgrade)(cfg, revision)
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
+
+
 def upgrade(engine: Engine) -> None:
     """Apply every pending migration."""
-    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     where = engine.url.render_as_string(hide_password=True)
     try:
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        migrate(engine)
     except SQLAlchemyError as exc:
         reason = getattr(exc, "orig", None) or exc
         raise DatabaseError(f"database {where}: migration failed: {reason}") from None

@@ -1,18 +1,23 @@
-"""Periodic jobs of the recorder process, on APScheduler: retention, compliance report, camera health."""
+"""Periodic jobs of the recorder process, on APScheduler: retention and the compliance report.
+
+(Camera health is checked by the recorder loop itself, every second: it owns the camera rows.)"""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from maskwatch.config import Settings
-from storage.models import Camera, DeliveryAttempt, EvaluationCount, OutboxAlert, Violation, utcnow
+from storage.models import CameraStatusEvent, DeliveryAttempt, EvaluationCount, OutboxAlert, Violation, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +36,12 @@ def apply_retention(engine: Engine, retention_days: int, now: dt.datetime | None
     cutoff = (now or utcnow()) - dt.timedelta(days=retention_days)
     files = 0
     with Session(engine) as s, s.begin():
-        pending = select(OutboxAlert.violation_id).where(OutboxAlert.state == "pending")
+        # (NOT IN over a NULL would match nothing: camera alerts have no violation.)
+        pending = select(OutboxAlert.violation_id).where(
+            OutboxAlert.state == "pending", OutboxAlert.violation_id.is_not(None)
+        )
         old = s.scalars(select(Violation).where(Violation.started_at < cutoff, Violation.id.not_in(pending))).all()
         ids = [v.id for v in old]
-        if not ids:
-            return RetentionResult(0, 0)
         outbox_ids = select(OutboxAlert.id).where(OutboxAlert.violation_id.in_(ids))
         s.execute(delete(DeliveryAttempt).where(DeliveryAttempt.outbox_id.in_(outbox_ids)))
         s.execute(delete(OutboxAlert).where(OutboxAlert.violation_id.in_(ids)))
@@ -49,6 +55,18 @@ def apply_retention(engine: Engine, retention_days: int, now: dt.datetime | None
                 except OSError as exc:
                     log.warning("retention: cannot remove %s: %s", path, exc)
         s.execute(delete(Violation).where(Violation.id.in_(ids)))
+    with Session(engine) as s, s.begin():
+        # Camera alerts and status history age out with the violations.
+        camera_alerts = select(OutboxAlert.id).where(
+            OutboxAlert.violation_id.is_(None), OutboxAlert.state != "pending", OutboxAlert.created_at < cutoff
+        )
+        s.execute(delete(DeliveryAttempt).where(DeliveryAttempt.outbox_id.in_(camera_alerts)))
+        s.execute(
+            delete(OutboxAlert).where(
+                OutboxAlert.violation_id.is_(None), OutboxAlert.state != "pending", OutboxAlert.created_at < cutoff
+            )
+        )
+        s.execute(delete(CameraStatusEvent).where(CameraStatusEvent.at < cutoff))
         s.execute(delete(EvaluationCount).where(EvaluationCount.hour < cutoff))
     log.info(
         "retention: removed %d violation(s) older than %d days and %d snapshot file(s)", len(ids), retention_days, files
@@ -81,34 +99,29 @@ def compliance_report(engine: Engine, hours: int = 24, now: dt.datetime | None =
     return report
 
 
-def stale_cameras(engine: Engine, max_silence_s: float, now: dt.datetime | None = None) -> list[str]:
-    """Cameras whose ingest has not reported health for `max_silence_s` (ingest process down?)."""
-    cutoff = (now or utcnow()) - dt.timedelta(seconds=max_silence_s)
-    with Session(engine) as s:
-        cams = s.scalars(select(Camera).where(Camera.updated_at < cutoff, Camera.state != "stopped")).all()
-    for cam in cams:
-        log.warning(
-            "camera %s (%s): no health report since %s; is its ingest running?",
-            cam.id,
-            cam.name,
-            cam.updated_at.isoformat(),
-        )
-    return [c.id for c in cams]
+def _logged(job: Callable[..., object]) -> Callable[..., None]:
+    """A database outage makes a job skip its run with one line, not a traceback; it runs again later."""
+
+    @functools.wraps(job)
+    def run(*args: object) -> None:
+        try:
+            job(*args)
+        except SQLAlchemyError as exc:
+            log.error("job %s skipped, database unavailable: %s", job.__name__, getattr(exc, "orig", None) or exc)
+
+    return run
 
 
 def start_jobs(settings: Settings, engine: Engine) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
     scheduler.add_job(
-        apply_retention,
+        _logged(apply_retention),
         "interval",
         hours=6,
         args=(engine, settings.snapshots.retention_days),
         id="retention",
         next_run_time=dt.datetime.now(dt.timezone.utc),
     )
-    scheduler.add_job(compliance_report, "cron", minute=0, args=(engine,), id="report")
-    scheduler.add_job(
-        stale_cameras, "interval", minutes=1, args=(engine, 3 * settings.ingest.health_interval_s), id="camera-health"
-    )
+    scheduler.add_job(_logged(compliance_report), "cron", minute=0, args=(engine,), id="report")
     scheduler.start()
     return scheduler

@@ -49,6 +49,26 @@ class Camera(Base):
     frames_sent: Mapped[int] = mapped_column(Integer, default=0)
     frames_dropped: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    down_since: Mapped[dt.datetime | None] = mapped_column(
+        UTCDateTime(), nullable=True, comment="when it stopped being watched; null while online"
+    )
+    offline_alerted: Mapped[bool] = mapped_column(
+        Boolean, default=False, comment="a camera_offline alert went out for the current outage"
+    )
+
+
+class CameraStatusEvent(Base):
+    """Every change of a camera's state, for coverage reports ("not watched 02:10-02:25")."""
+
+    __tablename__ = "camera_status_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"))
+    state: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_camera_status_events_camera_at", "camera_id", "at"),)
 
 
 class Violation(Base):
@@ -56,7 +76,9 @@ class Violation(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"), index=True)
-    track_id: Mapped[str] = mapped_column(String(64), comment="one person's track; at most one violation each")
+    track_id: Mapped[str] = mapped_column(
+        String(128), comment="one person's track, derived from the camera and its first frame; one violation each"
+    )
     label: Mapped[str] = mapped_column(String(32), index=True)
     score: Mapped[float] = mapped_column(Float)
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
@@ -74,9 +96,16 @@ def iso_utc(when: dt.datetime) -> str:
     return when.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+def violation_key(camera_id: str, track_id: str) -> str:
+    """The idempotency key of a violation and its alerts: the same track can never alert twice."""
+    return f"violation:{camera_id}:{track_id}"
+
+
 def violation_json(v: Violation, camera_name: str) -> dict[str, Any]:
     """A violation as alerts and the review commands present it."""
     return {
+        "type": "violation",
+        "event_key": violation_key(v.camera_id, v.track_id),
         "event_id": v.id,
         "camera_id": v.camera_id,
         "camera_name": camera_name,
@@ -100,15 +129,20 @@ class EvaluationCount(Base):
     hour: Mapped[dt.datetime] = mapped_column(UTCDateTime(), primary_key=True)
     people: Mapped[int] = mapped_column(Integer, default=0)
     violations: Mapped[int] = mapped_column(Integer, default=0)
+    frames: Mapped[int] = mapped_column(Integer, default=0, comment="frames analyzed (each counted once)")
 
 
 class OutboxAlert(Base):
-    """An alert to deliver, written in the same transaction as its violation."""
+    """An alert to deliver, written in the same transaction as the event that raised it."""
 
     __tablename__ = "alert_outbox"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    violation_id: Mapped[int] = mapped_column(ForeignKey("violations.id"), index=True)
+    kind: Mapped[str] = mapped_column(
+        String(32), default="violation", comment="violation | camera_offline | camera_online"
+    )
+    event_key: Mapped[str] = mapped_column(String(300), comment="idempotency key, sent as the Idempotency-Key header")
+    violation_id: Mapped[int | None] = mapped_column(ForeignKey("violations.id"), index=True, nullable=True)
     channel: Mapped[str] = mapped_column(String(64), comment="webhook:<n> or email")
     state: Mapped[str] = mapped_column(String(16), default="pending", comment="pending | delivered | dead")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -118,7 +152,10 @@ class OutboxAlert(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
-    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "state", "next_attempt_at"),
+        UniqueConstraint("channel", "event_key", name="uq_outbox_event"),
+    )
 
 
 class DeliveryAttempt(Base):

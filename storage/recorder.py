@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,9 @@ from sqlalchemy.orm import Session
 from maskwatch.config import Settings, TrackingConfig
 from maskwatch.messages import CameraHealth, FrameResult
 from maskwatch.redact import redact_url
-from storage.models import Camera, EvaluationCount, OutboxAlert, Violation, violation_json
+from storage.cameras import CameraStatus
+from storage.models import Camera, EvaluationCount, Violation, violation_json
+from storage.outbox import alert_channels, enqueue
 from storage.snapshots import SnapshotStore
 from storage.tracking import CameraTracker, PersonEvaluated, TrackEvent, TrackingSettings, ViolationConfirmed
 
@@ -40,11 +44,34 @@ def tracking_settings(cfg: TrackingConfig) -> TrackingSettings:
     )
 
 
-def alert_channels(settings: Settings) -> list[str]:
-    channels = [f"webhook:{i}" for i in range(len(settings.alerts.webhooks))]
-    if settings.alerts.email is not None:
-        channels.append("email")
-    return channels
+@dataclass(frozen=True)
+class FrameAnalyzed:
+    """A frame's result was recorded (once, however often it was delivered): the coverage denominator."""
+
+    camera_id: str
+    at: float
+
+
+RecordEvent = TrackEvent | FrameAnalyzed
+
+
+class RecentKeys:
+    """The last `size` keys seen, to drop results delivered twice (a worker that died after
+    publishing but before acknowledging has its frames analyzed again by another)."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._order: deque[tuple[int, float]] = deque(maxlen=size)
+        self._set: set[tuple[int, float]] = set()
+
+    def add(self, key: tuple[int, float]) -> bool:
+        """False if `key` was seen recently."""
+        if key in self._set:
+            return False
+        if len(self._order) == self._order.maxlen:
+            self._set.discard(self._order[0])
+        self._order.append(key)
+        self._set.add(key)
+        return True
 
 
 class Recorder:
@@ -56,6 +83,17 @@ class Recorder:
         self._urls = {c.id: redact_url(c.url) for c in settings.cameras}
         self._channels = alert_channels(settings)
         self._trackers: dict[str, CameraTracker] = {}
+        self._seen: dict[str, RecentKeys] = {}
+        self.status = CameraStatus(settings)
+
+    def reconfigure(self, settings: Settings) -> None:
+        """Adopt a reloaded configuration: camera names and addresses, tracking, alert channels."""
+        self._tracking = tracking_settings(settings.tracking)
+        self._names = {c.id: c.name for c in settings.cameras}
+        self._urls = {c.id: redact_url(c.url) for c in settings.cameras}
+        self._channels = alert_channels(settings)
+        self.status = CameraStatus(settings)
+        self.sync_cameras()
 
     def sync_cameras(self) -> None:
         """Make the cameras table list every configured camera (names and addresses may change)."""
@@ -67,34 +105,42 @@ class Recorder:
                 else:
                     row.name, row.url = name, self._urls[cam_id]
 
-    def track(self, results: Sequence[FrameResult]) -> list[TrackEvent]:
-        events: list[TrackEvent] = []
+    def track(self, results: Sequence[FrameResult]) -> list[RecordEvent]:
+        events: list[RecordEvent] = []
         for r in results:
             cam = r.frame.camera_id
+            if not self._seen.setdefault(cam, RecentKeys()).add((r.frame.seq, r.frame.captured_at)):
+                log.debug("camera %s: frame %d delivered twice; the copy is ignored", cam, r.frame.seq)
+                continue
             tracker = self._trackers.get(cam)
             if tracker is None:
                 tracker = self._trackers[cam] = CameraTracker(cam, self._tracking)
+            events.append(FrameAnalyzed(cam, r.frame.captured_at))
             events.extend(tracker.update(r.frame, r.faces))
         return events
 
-    def write(self, events: Sequence[TrackEvent], health: Sequence[CameraHealth]) -> list[int]:
+    def write(self, events: Sequence[RecordEvent], health: Sequence[CameraHealth]) -> list[int]:
         """Write events and camera health in one transaction; returns the new violation ids."""
         new_ids: list[int] = []
         with Session(self._engine) as s, s.begin():
             for h in health:
-                cam = self._camera(s, h.camera_id)
-                cam.state, cam.detail = h.state, h.detail
-                cam.frames_sent, cam.frames_dropped = h.frames_sent, h.frames_dropped
-                cam.updated_at = _utc(h.at)
+                self.status.apply_health(s, self._camera(s, h.camera_id), h)
             for event in events:
                 self._camera(s, event.camera_id)
-                if isinstance(event, PersonEvaluated):
+                if isinstance(event, FrameAnalyzed):
+                    self._count(s, event.camera_id, event.at).frames += 1
+                elif isinstance(event, PersonEvaluated):
                     self._count(s, event.camera_id, event.at).people += 1
                 elif isinstance(event, ViolationConfirmed):
                     vid = self._violation(s, event)
                     if vid is not None:
                         new_ids.append(vid)
         return new_ids
+
+    def check_cameras(self) -> None:
+        """Silent ingest and outages past their grace period (see storage.cameras)."""
+        with Session(self._engine) as s, s.begin():
+            self.status.check(s)
 
     def _camera(self, s: Session, camera_id: str) -> Camera:
         cam = s.get(Camera, camera_id)
@@ -109,7 +155,7 @@ class Recorder:
         hour = _utc(at).replace(minute=0, second=0, microsecond=0)
         row = s.get(EvaluationCount, (camera_id, hour))
         if row is None:
-            row = EvaluationCount(camera_id=camera_id, hour=hour, people=0, violations=0)
+            row = EvaluationCount(camera_id=camera_id, hour=hour, people=0, violations=0, frames=0)
             s.add(row)
             s.flush()
         return row
@@ -135,9 +181,7 @@ class Recorder:
         s.add(v)
         s.flush()
         self._count(s, e.camera_id, e.confirmed_at).violations += 1
-        payload = self._payload(v)
-        for channel in self._channels:
-            s.add(OutboxAlert(violation_id=v.id, channel=channel, payload=payload))
+        enqueue(s, self._channels, "violation", self._payload(v), violation_id=v.id)
         log.info(
             "violation %d: camera=%s track=%s label=%s score=%.2f snapshot=%s",
             v.id,

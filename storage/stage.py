@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -17,13 +18,13 @@ from maskwatch import metrics
 from maskwatch.config import Settings
 from maskwatch.messages import CameraHealth, FrameResult, MessageError
 from maskwatch.queue import Delivery, Queue, QueueError
-from maskwatch.stages import StaleReclaimer, consumer_name, dead_letter
+from maskwatch.stages import Outage, StaleReclaimer, consumer_name, dead_letter
 from maskwatch.streams import HEALTH, RECORDER_GROUP, RESULTS
 from storage.db import create_db_engine, upgrade
 from storage.jobs import start_jobs
-from storage.recorder import Recorder
+from storage.recorder import FrameAnalyzed, Recorder, RecordEvent
 from storage.snapshots import SnapshotError, SnapshotStore
-from storage.tracking import TrackEvent, ViolationConfirmed
+from storage.tracking import ViolationConfirmed
 
 log = logging.getLogger(__name__)
 
@@ -31,19 +32,22 @@ log = logging.getLogger(__name__)
 @dataclass
 class _Batch:
     deliveries: list[Delivery]
-    events: list[TrackEvent]
+    events: list[RecordEvent]
     health: list[CameraHealth] = field(default_factory=list)
 
 
-def count_events(events: list[TrackEvent]) -> None:
+def count_events(events: list[RecordEvent]) -> None:
     for e in events:
         if isinstance(e, ViolationConfirmed):
             metrics.VIOLATIONS.labels(e.camera_id, e.label).inc()
+        elif isinstance(e, FrameAnalyzed):
+            metrics.FRAMES_RECORDED.labels(e.camera_id).inc()
         else:
             metrics.PEOPLE.labels(e.camera_id).inc()
 
 
 RECLAIM_IDLE_MS = 60_000
+CAMERA_CHECK_S = 1.0
 
 
 class RecorderStage:
@@ -64,6 +68,7 @@ class RecorderStage:
         # Tracked but not yet written: survives a stop/start of this stage object.
         self._pending: _Batch | None = None
         self.reclaimer = StaleReclaimer(queue, RECORDER_GROUP, self.consumer, [RESULTS, HEALTH], RECLAIM_IDLE_MS)
+        self._new_settings: Settings | None = None
 
     def _read(self, block_ms: int) -> _Batch | None:
         deliveries = self.reclaimer.take(self.batch_size)  # first what a crashed recorder left behind
@@ -93,24 +98,39 @@ class RecorderStage:
         finally:
             scheduler.shutdown(wait=False)
 
+    def reconfigure(self, settings: Settings) -> None:
+        """A reloaded configuration: picked up between batches, on this stage's own thread."""
+        self._new_settings = settings
+
     def _loop(self, stop: threading.Event, block_ms: int) -> None:
         backoff = 0.5
-        while True:
+        outage = Outage("recorder: database or queue")
+        last_check = 0.0
+        while not (stop.is_set() and self._pending is None):
             try:
+                if self._new_settings is not None:
+                    self.recorder.reconfigure(self._new_settings)
+                    self.settings, self._new_settings = self._new_settings, None
+                if time.monotonic() - last_check >= CAMERA_CHECK_S:
+                    self.recorder.check_cameras()
+                    last_check = time.monotonic()
                 if self._pending is None:
-                    if stop.is_set():
-                        break
                     self._pending = self._read(block_ms)
                     if self._pending is None:
+                        outage.ok()
                         continue
                 ids = self.recorder.write(self._pending.events, self._pending.health)
                 self.queue.ack(RECORDER_GROUP, self._pending.deliveries)
                 count_events(self._pending.events)
                 self.violations_written += len(ids)
                 self._pending, backoff = None, 0.5
+                outage.ok()
             except (SQLAlchemyError, SnapshotError, QueueError) as exc:
                 reason = getattr(exc, "orig", None) or exc
-                log.error("recorder: cannot record a batch yet (%s); retrying in %.1f s", reason, backoff)
+                if isinstance(exc, QueueError) and "NOGROUP" in str(exc):  # Redis came back empty
+                    for stream in (RESULTS, HEALTH):
+                        self.queue.ensure_group(stream, RECORDER_GROUP)
+                outage.failed(reason, 30.0)
                 if stop.is_set() and self._pending is not None:
                     log.error(
                         "recorder: stopping with %d unrecorded entries left unacknowledged",

@@ -8,7 +8,6 @@ the track, so one blurry frame of a person putting a mask on does not flag them.
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -77,7 +76,6 @@ class CameraTracker:
     camera_id: str
     settings: TrackingSettings = field(default_factory=TrackingSettings)
     tracks: list[Track] = field(default_factory=list)
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def update(self, frame: FrameMessage, faces: Sequence[FaceObservation]) -> list[TrackEvent]:
         now = frame.captured_at
@@ -107,9 +105,11 @@ class CameraTracker:
                 used_t.add(ti)
                 pairs.append((unmatched[fi], free_tracks[ti]))
             unmatched = [f for i, f in enumerate(unmatched) if i not in used_f]
-        for face in unmatched:
+        for i, face in enumerate(unmatched):
+            # Derived from the input alone (camera, first frame's capture time, face order), so a
+            # recorder that replays the same results after a crash creates the same track ids.
             track = Track(
-                id=f"{self.camera_id}-{next(self._ids)}",
+                id=f"{self.camera_id}-{round(now * 1000)}-{i}",
                 box=face.box,
                 first_seen=now,
                 last_seen=now,

@@ -95,7 +95,7 @@ def test_webhook_and_email_delivered(database_url: str, tmp_path: Path) -> None:
         assert {"event_id", "camera_id", "camera_name", "label", "score", "started_at"} <= set(body)
         assert body["camera_name"] == "Entrance" and body["label"] == "without_mask"
         assert dt.datetime.fromisoformat(body["started_at"].replace("Z", "+00:00")).tzinfo is not None
-        assert req["headers"]["Idempotency-Key"] == str(body["event_id"])
+        assert req["headers"]["Idempotency-Key"] == body["event_key"] == "violation:cam-1:" + body["track_id"]
         (mail,) = smtp.messages
         assert "Entrance" in mail["Subject"]
         types = [p.get_content_type() for p in mail.walk()]

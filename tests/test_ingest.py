@@ -69,14 +69,14 @@ def test_samples_rtsp_at_configured_rate(rtsp_server, shared: Path) -> None:
     assert 0.2 <= sum(gaps) / len(gaps) <= 0.3  # 4 fps from stream timestamps
     assert (frames[0].width, frames[0].height) == (720, 404)
     assert frames[0].jpeg[:2] == b"\xff\xd8"
-    assert "streaming" in [h.state for h in run.health()]
+    assert "online" in [h.state for h in run.health()]
 
 
 def test_frozen_stream_is_detected_and_restarted(rtsp_server, shared: Path) -> None:
     server = rtsp_server([f"f={video(shared, 'man-without-mask.mp4')}:freeze=1.5"])
     run = Running(settings_for([{"id": "f", "name": "F", "url": server.url("f")}], stall_timeout_s=2))
     run.wait_for(lambda: any(h.state == "stalled" for h in run.health()) or run.stage.watchdogs[0].state == "stalled")
-    run.wait_for(lambda: run.stage.watchdogs[0].state == "streaming")  # the restart reconnects
+    run.wait_for(lambda: run.stage.watchdogs[0].state == "online")  # the restart reconnects
     run.close()
 
 
@@ -89,12 +89,12 @@ def test_server_death_and_return(rtsp_server, shared: Path, caplog: pytest.LogCa
     url = server.url("w").replace("rtsp://", "rtsp://viewer:hunter2@")
     run = Running(settings_for([{"id": "w", "name": "W", "url": url}]))
     dog = run.stage.watchdogs[0]
-    run.wait_for(lambda: dog.state == "streaming")
+    run.wait_for(lambda: dog.state == "online")
     server.stop()
-    run.wait_for(lambda: dog.state == "reconnecting" and "refused" in dog.detail)
+    run.wait_for(lambda: dog.state == "offline" and "refused" in dog.detail)
     sent = dog.frames_sent
     rtsp_server([clip], port=port)
-    run.wait_for(lambda: dog.state == "streaming" and dog.frames_sent > sent)
+    run.wait_for(lambda: dog.state == "online" and dog.frames_sent > sent)
     run.close()
     texts = [r.getMessage() for r in caplog.records] + [h.detail for h in run.health()]
     assert not any("hunter2" in t for t in texts)

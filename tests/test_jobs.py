@@ -1,4 +1,4 @@
-"""Periodic jobs: retention, compliance report, silent-camera detection."""
+"""Periodic jobs: retention and the compliance report."""
 
 import datetime as dt
 from pathlib import Path
@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.db import create_db_engine, upgrade
-from storage.jobs import apply_retention, compliance_report, stale_cameras
+from storage.jobs import apply_retention, compliance_report
 from storage.models import Camera, EvaluationCount, OutboxAlert, Violation
-from tests.factories import violation
+from tests.factories import outbox_alert, violation
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.timezone.utc)
 
@@ -28,7 +28,7 @@ def seed(database_url: str, tmp_path: Path):
             v = violation("c", f"t{i}", at, snapshot_path=str(snap), crop_path=str(snap))
             s.add(v)
             s.flush()
-            s.add(OutboxAlert(violation_id=v.id, channel="email", state=alert_state, payload={}))
+            s.add(outbox_alert(v.id, "email", state=alert_state))
         s.add(EvaluationCount(camera_id="c", hour=NOW - dt.timedelta(hours=2), people=8, violations=2))
         s.add(EvaluationCount(camera_id="c", hour=NOW - dt.timedelta(hours=30), people=5, violations=5))
     return engine
@@ -50,10 +50,4 @@ def test_compliance_report_over_the_last_day(database_url: str, tmp_path: Path) 
     engine = seed(database_url, tmp_path)
     (row,) = compliance_report(engine, hours=24, now=NOW)
     assert row == {"camera_id": "c", "people": 8, "violations": 2, "compliance": 0.75}
-    engine.dispose()
-
-
-def test_silent_cameras_are_reported(database_url: str, tmp_path: Path) -> None:
-    engine = seed(database_url, tmp_path)
-    assert stale_cameras(engine, max_silence_s=60, now=NOW) == ["c"]
     engine.dispose()

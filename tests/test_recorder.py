@@ -59,7 +59,7 @@ def test_records_one_violation_with_snapshots_outbox_and_counts(database_url: st
     queue = open_queue("memory://")
     stage = RecorderStage(settings_for(database_url, tmp_path), queue)
     publish_frames(queue, 10)
-    queue.publish(HEALTH, CameraHealth("cam-1", "streaming", "ok", 10, 1, 1_790_000_005.0).to_fields(), 100)
+    queue.publish(HEALTH, CameraHealth("cam-1", "online", "", 10, 1, 1_790_000_005.0).to_fields(), 100)
     run_until(stage, lambda: queue.backlog(RESULTS) == 0 and queue.backlog(HEALTH) == 0)
 
     engine = create_engine(database_url)
@@ -76,7 +76,7 @@ def test_records_one_violation_with_snapshots_outbox_and_counts(database_url: st
         (count,) = s.scalars(select(EvaluationCount)).all()
         assert (count.people, count.violations) == (2, 1)
         cam = s.get(Camera, "cam-1")
-        assert cam is not None and cam.state == "streaming" and cam.frames_dropped == 1
+        assert cam is not None and cam.state == "online" and cam.frames_dropped == 1
         assert "pw" not in cam.url
     engine.dispose()
 

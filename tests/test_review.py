@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from maskwatch.cli import main
 from maskwatch.errors import MaskwatchError
 from storage.db import create_db_engine, upgrade
-from storage.models import Camera, DeliveryAttempt, OutboxAlert
+from storage.models import Camera, DeliveryAttempt
 from storage.review import parse_since
-from tests.factories import violation
+from tests.factories import outbox_alert, violation
 
 NOW = dt.datetime.now(dt.timezone.utc)
 
@@ -40,7 +40,7 @@ def config(database_url: str, tmp_path: Path) -> Path:
             )
             s.add(v)
             s.flush()
-            alert = OutboxAlert(violation_id=v.id, channel="webhook:0", state="delivered", attempts=1, payload={})
+            alert = outbox_alert(v.id, "webhook:0", state="delivered", attempts=1)
             s.add(alert)
             s.flush()
             s.add(DeliveryAttempt(outbox_id=alert.id, ok=True, detail="HTTP 200", at=at))

@@ -1,0 +1,149 @@
+"""Camera status in the database: state changes as events, camera_offline / camera_online
+alerts after a grace period, and coverage gaps (when a camera was not watched).
+
+The recorder is the only writer of camera rows, so these run on its thread, inside its
+transactions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from maskwatch.config import Settings
+from maskwatch.messages import DOWN_STATES, CameraHealth
+from storage.models import Camera, CameraStatusEvent, iso_utc, utcnow
+from storage.outbox import alert_channels, enqueue
+
+log = logging.getLogger(__name__)
+
+# Not camera faults: a recording that ended, maskwatch shut down, a camera switched off in config.
+NEUTRAL_STATES = ("finished", "stopped", "disabled")
+
+
+def _utc(ts: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ts, dt.timezone.utc)
+
+
+class CameraStatus:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.channels = alert_channels(settings) if settings.alerts.camera_alerts else []
+        self.grace = dt.timedelta(seconds=settings.alerts.camera_grace_s)
+        self.silence = dt.timedelta(seconds=settings.ingest.health_interval_s * settings.ingest.silence_factor)
+        self.started = utcnow()
+
+    def apply_health(self, s: Session, cam: Camera, h: CameraHealth) -> None:
+        at = _utc(h.at)
+        if at < cam.updated_at and cam.state != "unknown":
+            return  # an older report delivered late: the row already says something newer
+        cam.frames_sent, cam.frames_dropped, cam.updated_at = h.frames_sent, h.frames_dropped, at
+        self.transition(s, cam, h.state, h.detail, at)
+
+    def transition(self, s: Session, cam: Camera, state: str, detail: str, at: dt.datetime) -> None:
+        cam.detail = detail
+        if state == cam.state:
+            return
+        s.add(CameraStatusEvent(camera_id=cam.id, state=state, detail=detail, at=at))
+        cam.state = state
+        if state == "online":
+            if cam.offline_alerted and cam.down_since is not None:
+                self._alert(s, cam, "camera_online", at)
+            cam.down_since, cam.offline_alerted = None, False
+        elif state in DOWN_STATES:
+            if cam.down_since is None:
+                cam.down_since = at
+        elif not cam.offline_alerted:  # neutral: no outage to report, now or when it returns
+            cam.down_since = None
+
+    def check(self, s: Session, now: dt.datetime | None = None) -> None:
+        """Cameras whose ingest fell silent are offline; outages past the grace period alert once."""
+        now = now or utcnow()
+        # Right after the recorder (re)starts, the ingest's reports may still be on their way.
+        cutoff = min(now, max(self.started, now - self.silence)) if now - self.started >= self.silence else None
+        silent = (
+            s.scalars(select(Camera).where(Camera.state.not_in(NEUTRAL_STATES), Camera.updated_at < cutoff)).all()
+            if cutoff is not None
+            else []
+        )
+        for cam in silent:
+            if cam.state != "offline":
+                log.warning(
+                    "camera %s: no health report since %s; is its ingest running?", cam.id, iso_utc(cam.updated_at)
+                )
+                self.transition(s, cam, "offline", f"ingest not reporting since {iso_utc(cam.updated_at)}", now)
+        due = s.scalars(
+            select(Camera).where(
+                Camera.down_since.is_not(None),
+                Camera.offline_alerted.is_(False),
+                Camera.state.in_(DOWN_STATES),
+                Camera.down_since <= now - self.grace,
+            )
+        ).all()
+        for cam in due:
+            self._alert(s, cam, "camera_offline", now)
+            cam.offline_alerted = True
+
+    def _alert(self, s: Session, cam: Camera, kind: str, at: dt.datetime) -> None:
+        assert cam.down_since is not None
+        payload: dict[str, object] = {
+            "type": kind,
+            # One outage is one offline and one online alert, whoever writes them and how often.
+            "event_key": f"{kind}:{cam.id}:{iso_utc(cam.down_since)}",
+            "camera_id": cam.id,
+            "camera_name": cam.name,
+            "state": cam.state,
+            "detail": cam.detail,
+            "down_since": iso_utc(cam.down_since),
+            "at": iso_utc(at),
+        }
+        if kind == "camera_online":
+            payload["down_for_s"] = round((at - cam.down_since).total_seconds(), 1)
+        level = logging.WARNING if kind == "camera_offline" else logging.INFO
+        log.log(level, "%s: camera=%s since=%s detail=%s", kind, cam.id, payload["down_since"], cam.detail)
+        if self.channels:
+            enqueue(s, self.channels, kind, payload)
+
+
+@dataclass(frozen=True)
+class CoverageGap:
+    camera_id: str
+    start: dt.datetime
+    end: dt.datetime | None  # None: still not watched
+    reason: str
+
+    @property
+    def seconds(self) -> float | None:
+        return None if self.end is None else (self.end - self.start).total_seconds()
+
+
+def coverage_gaps(
+    engine: Engine, since: dt.datetime, until: dt.datetime | None = None, camera_id: str | None = None
+) -> list[CoverageGap]:
+    """Periods in [since, until] when a camera was not watched: down, or maskwatch stopped."""
+    until = until or utcnow()
+    with Session(engine) as s:
+        query = (
+            select(CameraStatusEvent)
+            .where(CameraStatusEvent.at <= until)
+            .order_by(CameraStatusEvent.camera_id, CameraStatusEvent.at, CameraStatusEvent.id)
+        )
+        if camera_id is not None:
+            query = query.where(CameraStatusEvent.camera_id == camera_id)
+        events = s.scalars(query).all()
+    gaps: list[CoverageGap] = []
+    open_gap: dict[str, tuple[dt.datetime, str]] = {}
+    for e in events:
+        if e.state in (*DOWN_STATES, "stopped"):
+            open_gap.setdefault(e.camera_id, (e.at, e.detail))
+        elif e.camera_id in open_gap:
+            start, reason = open_gap.pop(e.camera_id)
+            if e.at >= since:
+                gaps.append(CoverageGap(e.camera_id, max(start, since), e.at, reason))
+    for cam, (start, reason) in open_gap.items():
+        gaps.append(CoverageGap(cam, max(start, since), None, reason))
+    return sorted(gaps, key=lambda g: (g.camera_id, g.start))
