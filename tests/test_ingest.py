@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest.reader import StreamEnded
 from ingest.stage import IngestStage
 from maskwatch.config import Settings, parse_settings
 from maskwatch.messages import CameraHealth, FrameMessage
@@ -123,3 +124,114 @@ def test_full_queue_drops_oldest_and_counts(rtsp_server, shared: Path) -> None:
     run.close()
     assert run.queue.backlog(frames_stream("w")) == 5
     assert dog.frames_dropped == dog.frames_sent - 5
+
+
+def test_keyframe_only_decode_samples_keyframes(tmp_path: Path, shared: Path) -> None:
+    from maskwatch.clips import transcode_clip
+
+    clip = transcode_clip(
+        shared / "videos" / "woman-with-mask.mp4", tmp_path / "gop1s.mp4", (640, 360), 25, 1.0, max_seconds=8
+    )
+    base = {"name": "C", "url": str(clip), "realtime": False, "sample_fps": 1}
+    run = Running(settings_for([{"id": "key", "decode": "keyframes", **base}, {"id": "all", "decode": "all", **base}]))
+    key, full = run.stage.watchdogs
+    run.wait_for(lambda: key.finished.is_set() and full.finished.is_set())
+    run.close()
+
+    def times(camera: str) -> list[float]:
+        frames = run.frames(camera)
+        return [round(f.captured_at - frames[0].captured_at, 2) for f in frames]
+
+    assert times("key") == times("all") == [float(i) for i in range(8)]  # keyframes every 1 s = the sampling rate
+
+
+def test_auto_decode_switches_to_keyframes_when_they_are_frequent_enough(tmp_path: Path, shared: Path) -> None:
+    from ingest.reader import CameraReader
+    from maskwatch.clips import transcode_clip
+
+    clip = transcode_clip(
+        shared / "videos" / "woman-with-mask.mp4", tmp_path / "gop1s.mp4", (640, 360), 25, 1.0, max_seconds=8
+    )
+    settings = settings_for([{"id": "c", "name": "C", "url": str(clip), "realtime": False, "sample_fps": 1}])
+    sent: list[FrameMessage] = []
+    reader = CameraReader(settings.cameras[0], settings.ingest, sent.append)
+    with pytest.raises(StreamEnded):
+        reader.run(threading.Event())
+    assert reader.keyframes_only
+    assert len(sent) == 8
+    # Every frame up to the third keyframe (51, to measure two GOPs), a few already in flight in
+    # the threaded decoder, then only the remaining 6 keyframes: far below the 200 of a full decode.
+    assert reader.counters.decoded <= 51 + 8 + 6
+
+
+def test_motion_gate_sends_only_frames_that_changed(tmp_path: Path) -> None:
+    from fractions import Fraction
+
+    import av
+    import numpy as np
+
+    from ingest.reader import CameraReader
+
+    clip = tmp_path / "still-then-moving.mp4"
+    with av.open(str(clip), "w") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for n in range(60):  # 3 s still, then a square moving for 3 s
+            image = np.full((240, 320, 3), 90, np.uint8)
+            x = 10 + 8 * max(0, n - 30)
+            image[100:140, x : x + 40] = 230
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts, frame.time_base = n, Fraction(1, 10)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    settings = settings_for(
+        [
+            {
+                "id": "m",
+                "name": "M",
+                "url": str(clip),
+                "realtime": False,
+                "sample_fps": 5,
+                "motion": {"keepalive_s": 100},
+            }
+        ]
+    )
+    sent: list[FrameMessage] = []
+    reader = CameraReader(settings.cameras[0], settings.ingest, sent.append)
+    with pytest.raises(StreamEnded):
+        reader.run(threading.Event())
+    assert reader.counters.sampled == 30
+    times = [round(f.captured_at - sent[0].captured_at, 1) for f in sent]
+    # The first frame, then nothing until the square moves at 3.0 s, then every sampled frame.
+    assert times[0] == 0.0 and times[1] >= 3.0 and len(sent) == 1 + 15 - 1
+    assert reader.counters.motion_skipped == 30 - len(sent)
+
+
+def test_disabled_camera_reports_and_reads_nothing(shared: Path) -> None:
+    run = Running(
+        settings_for([{"id": "off", "name": "Off", "url": video(shared, "woman-with-mask.mp4"), "enabled": False}])
+    )
+    dog = run.stage.watchdogs[0]
+    run.wait_for(lambda: dog.state == "disabled")
+    run.close()
+    assert dog.frames_sent == 0 and next(h.state for h in run.health()) == "disabled"
+
+
+def test_reload_adds_removes_and_restarts_only_what_changed(rtsp_server, shared: Path) -> None:
+    server = rtsp_server([f"a={video(shared, 'woman-with-mask.mp4')}", f"b={video(shared, 'man-without-mask.mp4')}"])
+    cam_a = {"id": "a", "name": "A", "url": server.url("a")}
+    cam_b = {"id": "b", "name": "B", "url": server.url("b")}
+    run = Running(settings_for([cam_a, {"id": "gone", "name": "G", "url": server.url("b")}]))
+    dog_a, dog_gone = run.stage.watchdogs
+    run.wait_for(lambda: dog_a.state == "online" and dog_gone.state == "online")
+    added, removed, restarted = run.stage.apply(settings_for([cam_a, cam_b]))
+    assert (added, removed, restarted) == (["b"], ["gone"], [])
+    dog_b = next(w for w in run.stage.watchdogs if w.camera.id == "b")
+    run.wait_for(lambda: dog_b.frames_sent >= 2)
+    assert run.stage.watchdogs[0] is dog_a and dog_a.state == "online"  # untouched: same connection
+    assert dog_gone.state == "disabled" and "removed" in dog_gone.detail
+    _, _, restarted = run.stage.apply(settings_for([{**cam_a, "sample_fps": 1}, cam_b]))
+    assert restarted == ["a"]
+    run.close()

@@ -1,0 +1,136 @@
+"""Camera status in the database: state history, offline/online alerts after the grace period,
+silent ingest, and coverage gaps (SQLite and a real Postgres)."""
+
+import datetime as dt
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from maskwatch.config import Settings, parse_settings
+from maskwatch.messages import CameraHealth
+from storage.cameras import CameraStatus, coverage_gaps
+from storage.db import create_db_engine, upgrade
+from storage.models import Camera, CameraStatusEvent, OutboxAlert
+
+T0 = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.timezone.utc)
+
+
+def settings(grace_s: float = 60) -> Settings:
+    return parse_settings(
+        {
+            "alerts": {
+                "webhooks": [{"url": "http://127.0.0.1:9/hook"}],
+                "camera_grace_s": grace_s,
+                "email": {"host": "127.0.0.1", "sender": "a@b.c", "recipients": ["d@e.f"]},
+            },
+            "ingest": {"health_interval_s": 10, "silence_factor": 3},
+        }
+    )
+
+
+class Harness:
+    def __init__(self, database_url: str, grace_s: float = 60) -> None:
+        self.engine: Engine = create_db_engine(database_url)
+        upgrade(self.engine)
+        self.status = CameraStatus(settings(grace_s))
+        self.status.started = T0 - dt.timedelta(hours=1)
+        with Session(self.engine) as s, s.begin():
+            s.add(Camera(id="cam", name="Gate", url="rtsp://***@h/s", updated_at=T0))
+
+    def health(self, state: str, at: dt.datetime, detail: str = "") -> None:
+        with Session(self.engine) as s, s.begin():
+            cam = s.get(Camera, "cam")
+            assert cam is not None
+            self.status.apply_health(s, cam, CameraHealth("cam", state, detail, 0, 0, at.timestamp()))
+
+    def check(self, at: dt.datetime) -> None:
+        with Session(self.engine) as s, s.begin():
+            self.status.check(s, at)
+
+    def alerts(self) -> list[tuple[str, str]]:
+        with Session(self.engine) as s:
+            return [(a.kind, a.channel) for a in s.scalars(select(OutboxAlert).order_by(OutboxAlert.id))]
+
+    def payloads(self, kind: str) -> list[dict]:
+        with Session(self.engine) as s:
+            return [a.payload for a in s.scalars(select(OutboxAlert).where(OutboxAlert.kind == kind))]
+
+
+def secs(n: float) -> dt.timedelta:
+    return dt.timedelta(seconds=n)
+
+
+def test_outage_longer_than_grace_alerts_once_each_way(database_url: str) -> None:
+    h = Harness(database_url)
+    h.health("connecting", T0)
+    h.health("online", T0 + secs(1))
+    h.health("stalled", T0 + secs(100), "no frame for 10 s")
+    h.health("offline", T0 + secs(101), "connection refused; retry 1 in 1.0 s")
+    h.check(T0 + secs(159))
+    assert h.alerts() == []  # still within the grace period (60 s from the stall)
+    h.check(T0 + secs(161))
+    h.check(T0 + secs(200))
+    assert h.alerts() == [("camera_offline", "webhook:0"), ("camera_offline", "email")]
+    (offline,) = h.payloads("camera_offline")[:1]
+    assert offline["down_since"] == "2026-11-26T02:01:40Z" and "refused" in offline["detail"]
+    h.health("online", T0 + secs(400))
+    assert [k for k, _ in h.alerts()].count("camera_online") == 2
+    online = h.payloads("camera_online")[0]
+    assert online["down_for_s"] == 300.0 and online["event_key"] == "camera_online:cam:2026-11-26T02:01:40Z"
+    with Session(h.engine) as s:
+        states = [e.state for e in s.scalars(select(CameraStatusEvent).order_by(CameraStatusEvent.id))]
+        cam = s.get(Camera, "cam")
+        assert cam is not None and cam.down_since is None and not cam.offline_alerted
+    assert states == ["connecting", "online", "stalled", "offline", "online"]
+    (gap,) = [g for g in coverage_gaps(h.engine, T0 + secs(60), T0 + secs(500)) if g.seconds and g.seconds > 5]
+    assert (gap.start, gap.end, gap.reason) == (T0 + secs(100), T0 + secs(400), "no frame for 10 s")
+    h.engine.dispose()
+
+
+def test_short_outage_raises_no_alert(database_url: str) -> None:
+    h = Harness(database_url)
+    h.health("online", T0)
+    h.health("offline", T0 + secs(10), "stream ended")
+    h.check(T0 + secs(50))
+    h.health("online", T0 + secs(55))
+    h.check(T0 + secs(200))
+    assert h.alerts() == []
+    h.engine.dispose()
+
+
+def test_silent_ingest_counts_as_offline(database_url: str) -> None:
+    h = Harness(database_url, grace_s=0)
+    h.health("online", T0)
+    h.check(T0 + secs(29))  # 3 health intervals of 10 s not yet over
+    assert h.alerts() == []
+    h.check(T0 + secs(31))
+    with Session(h.engine) as s:
+        cam = s.get(Camera, "cam")
+        assert cam is not None and cam.state == "offline" and cam.detail.startswith("ingest not reporting")
+    h.check(T0 + secs(32))
+    assert [k for k, _ in h.alerts()] == ["camera_offline", "camera_offline"]
+    h.engine.dispose()
+
+
+def test_maskwatch_stopping_is_not_an_outage_alert_but_a_coverage_gap(database_url: str) -> None:
+    h = Harness(database_url, grace_s=0)
+    h.health("online", T0)
+    h.health("stopped", T0 + secs(10))
+    h.check(T0 + secs(3600))
+    assert h.alerts() == []
+    h.health("connecting", T0 + secs(3600))
+    h.health("online", T0 + secs(3601))
+    assert h.alerts() == []
+    (gap,) = coverage_gaps(h.engine, T0, T0 + secs(4000))
+    assert (gap.start, gap.end) == (T0 + secs(10), T0 + secs(3601))
+    h.engine.dispose()
+
+
+def test_late_health_reports_do_not_undo_newer_ones(database_url: str) -> None:
+    h = Harness(database_url)
+    h.health("online", T0 + secs(10))
+    h.health("offline", T0 + secs(5), "old news")
+    with Session(h.engine) as s:
+        cam = s.get(Camera, "cam")
+        assert cam is not None and cam.state == "online"
+    h.engine.dispose()
