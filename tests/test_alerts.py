@@ -200,3 +200,52 @@ def test_cooldown_folds_a_burst_into_one_digest(database_url: str, tmp_path: Pat
         digest = hook.received[1]["json"]
         assert len(digest["events"]) == 3
     assert {r.state for r in outbox(settings)} == {"delivered"}
+
+
+def test_dead_letters_are_retried_on_request(tmp_path: Path) -> None:
+    from maskwatch.cli import main
+
+    with webhook_receiver(statuses=[400]) as hook:
+        settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'a.db'}", [{"url": hook.url}], None)
+        record_violations(settings)
+        drain(settings)
+        assert outbox(settings)[0].state == "dead"
+        cfg = tmp_path / "c.yaml"
+        cfg.write_text(settings.model_dump_json())  # JSON is YAML
+        assert main(["alerts", "retry", "--config", str(cfg)]) == 0
+        assert (outbox(settings)[0].state, outbox(settings)[0].attempts) == ("pending", 0)
+        drain(settings)
+    (row,) = outbox(settings)
+    assert row.state == "delivered"
+    assert [r["status"] for r in hook.received] == [400, 200]
+    assert len({r["headers"]["Idempotency-Key"] for r in hook.received}) == 1
+
+
+def test_camera_alerts_reach_every_channel_without_cooldown(tmp_path: Path) -> None:
+    from storage.cameras import CameraStatus
+    from storage.models import Camera
+
+    with webhook_receiver() as hook, smtp_server() as smtp:
+        settings = make_settings(
+            tmp_path, f"sqlite:///{tmp_path / 'a.db'}", [{"url": hook.url}], smtp.port, cooldown_s=600
+        )
+        record_violations(settings)  # a violation just alerted must not hold back the camera alert
+        drain(settings)
+        engine = create_db_engine(settings.database.url)
+        status = CameraStatus(
+            settings.model_copy(update={"alerts": settings.alerts.model_copy(update={"camera_grace_s": 0})})
+        )
+        with Session(engine) as s, s.begin():
+            cam = s.get(Camera, "cam-1")
+            assert cam is not None
+            status.transition(s, cam, "offline", "connection refused", dt.datetime.now(dt.timezone.utc))
+            status.check(s)
+        engine.dispose()
+        drain(settings)
+    kinds = [r["headers"]["X-Maskwatch-Event"] for r in hook.received]
+    assert kinds == ["violation", "camera_offline"]
+    offline = hook.received[1]["json"]
+    assert offline["camera_name"] == "Entrance" and offline["detail"] == "connection refused"
+    subjects = [m["Subject"] for m in smtp.messages]
+    assert subjects[1] == "[maskwatch] Camera Entrance is not being watched"
+    assert "connection refused" in smtp.messages[1].get_content()
