@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from alerts.channels import DeliveryError, send_email, send_webhook
 from maskwatch import metrics
 from maskwatch.config import Settings, WebhookConfig
-from maskwatch.stages import Outage
+from maskwatch.stages import RETRY_MAX_S, Outage
 from storage.models import DeliveryAttempt, OutboxAlert, utcnow
 
 log = logging.getLogger(__name__)
@@ -204,8 +204,8 @@ class Dispatcher:
                 backoff = poll_s
                 outage.ok()
             except SQLAlchemyError as exc:
-                outage.failed(getattr(exc, "orig", None) or exc, 30.0)
+                outage.failed(getattr(exc, "orig", None) or exc, RETRY_MAX_S)
                 busy = 0
-                backoff = min(backoff * 2, 30.0)
+                backoff = min(backoff * 2, RETRY_MAX_S)
             if not busy:
                 stop.wait(backoff)

@@ -22,7 +22,7 @@ from maskwatch.config import Settings
 from maskwatch.labels import VIOLATIONS
 from maskwatch.messages import FaceObservation, FrameMessage, FrameResult, MessageError
 from maskwatch.queue import Delivery, Queue, QueueError
-from maskwatch.stages import Outage, StaleReclaimer, consumer_name, dead_letter
+from maskwatch.stages import RETRY_MAX_S, Outage, StaleReclaimer, consumer_name, dead_letter
 from maskwatch.streams import INFERENCE_GROUP, RESULTS, frames_stream
 
 log = logging.getLogger(__name__)
@@ -136,9 +136,9 @@ class InferenceWorker:
                 if "NOGROUP" in str(exc):  # Redis came back empty (no persistence): recreate the groups
                     self._new_streams = self._new_streams or list(self.streams)
                 # Unacknowledged frames stay pending and are retried (or reclaimed by another worker).
-                outage.failed(exc, 30.0)
+                outage.failed(exc, RETRY_MAX_S)
                 stop.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
+                backoff = min(backoff * 2, RETRY_MAX_S)
         log.info(
             "inference worker %s stopped: %d frames, %d faces, %d batches, %.1f ms/frame",
             self.consumer,

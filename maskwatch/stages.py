@@ -13,6 +13,9 @@ from maskwatch.streams import DEAD_LETTER
 log = logging.getLogger(__name__)
 
 DEAD_LETTER_MAXLEN = 100_000
+# Retries of an unavailable queue or database double up to this: cheap for the dependency,
+# and work resumes within seconds of its return.
+RETRY_MAX_S = 5.0
 
 
 def consumer_name(stage: str) -> str:

@@ -18,7 +18,7 @@ from maskwatch import metrics
 from maskwatch.config import Settings
 from maskwatch.messages import CameraHealth, FrameResult, MessageError
 from maskwatch.queue import Delivery, Queue, QueueError
-from maskwatch.stages import Outage, StaleReclaimer, consumer_name, dead_letter
+from maskwatch.stages import RETRY_MAX_S, Outage, StaleReclaimer, consumer_name, dead_letter
 from maskwatch.streams import HEALTH, RECORDER_GROUP, RESULTS
 from storage.db import create_db_engine, upgrade
 from storage.jobs import start_jobs
@@ -130,7 +130,7 @@ class RecorderStage:
                 if isinstance(exc, QueueError) and "NOGROUP" in str(exc):  # Redis came back empty
                     for stream in (RESULTS, HEALTH):
                         self.queue.ensure_group(stream, RECORDER_GROUP)
-                outage.failed(reason, 30.0)
+                outage.failed(reason, RETRY_MAX_S)
                 if stop.is_set() and self._pending is not None:
                     log.error(
                         "recorder: stopping with %d unrecorded entries left unacknowledged",
@@ -138,7 +138,7 @@ class RecorderStage:
                     )
                     break
                 stop.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
+                backoff = min(backoff * 2, RETRY_MAX_S)
 
     def close(self) -> None:
         self.engine.dispose()

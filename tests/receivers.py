@@ -22,13 +22,33 @@ class WebhookReceiver:
     url: str
     secret: str | None
     statuses: list[int] = field(default_factory=list)  # responses to give first; then 200
+    fail_until: float = 0.0  # time.monotonic() before which every request gets a 500
     received: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def accepted(self, event_type: str | None = None) -> list[dict[str, Any]]:
+        """Requests answered 200, deduplicated on the Idempotency-Key as a real receiver would."""
+        seen: dict[str, dict[str, Any]] = {}
+        with self.lock:
+            for r in self.received:
+                if r["status"] == 200 and (event_type is None or r["json"].get("type") == event_type):
+                    seen.setdefault(r["headers"]["Idempotency-Key"], r)
+        return list(seen.values())
+
+    def accepted_twice(self) -> list[str]:
+        """Idempotency keys answered 200 more than once: a receiver that dedupes would see them once."""
+        with self.lock:
+            keys = [r["headers"]["Idempotency-Key"] for r in self.received if r["status"] == 200]
+        return sorted({k for k in keys if keys.count(k) > 1})
+
 
 @contextmanager
-def webhook_receiver(secret: str | None = None, statuses: list[int] | None = None) -> Iterator[WebhookReceiver]:
-    state = WebhookReceiver(url="", secret=secret, statuses=list(statuses or []))
+def webhook_receiver(
+    secret: str | None = None, statuses: list[int] | None = None, fail_for_s: float = 0.0
+) -> Iterator[WebhookReceiver]:
+    state = WebhookReceiver(
+        url="", secret=secret, statuses=list(statuses or []), fail_until=time.monotonic() + fail_for_s
+    )
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -40,6 +60,8 @@ def webhook_receiver(secret: str | None = None, statuses: list[int] | None = Non
                 valid = sig is not None and hmac.compare_digest(sig, expected)
             with state.lock:
                 status = state.statuses.pop(0) if state.statuses else 200
+                if time.monotonic() < state.fail_until:
+                    status = 500
                 if status == 200 and valid is False:
                     status = 401
                 state.received.append(
@@ -76,7 +98,7 @@ class SmtpSink:
 
 
 @contextmanager
-def smtp_server() -> Iterator[SmtpSink]:
+def smtp_server(port: int = 0) -> Iterator[SmtpSink]:
     from aiosmtpd.controller import Controller
 
     sink = SmtpSink(port=0)
@@ -87,9 +109,11 @@ def smtp_server() -> Iterator[SmtpSink]:
             return "250 OK"
 
     # aiosmtpd's readiness check connects to the configured port, so it cannot be 0: pick a free one.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        sink.port = probe.getsockname()[1]
+    sink.port = port
+    if not port:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            sink.port = probe.getsockname()[1]
     controller = Controller(Handler(), hostname="127.0.0.1", port=sink.port)
     controller.start()
     try:

@@ -3,12 +3,13 @@
 
 Runs under the system Python, where Debian's `gi` (GStreamer bindings) lives:
 
-    /usr/bin/python3 tests/rtsp_server.py --port 0 cam1=clip.mp4 cam2=other.mp4[:freeze=3]
+    /usr/bin/python3 tests/rtsp_server.py --port 0 cam1=clip.mp4 cam2=other.mp4,freeze=3 cam3=x.mp4,auth=user/pw
 
 Prints `READY <port>` once serving. Each client gets the clip from its first keyframe; the
 H.264 access units are read once, then pushed through appsrc forever with timestamps shifted
-by the clip length on every loop. `:freeze=S` stops sending after S seconds while keeping the
-connection open (a frozen camera).
+by the clip length on every loop. `,freeze=S` stops sending after S seconds while keeping the
+connection open (a frozen camera). `,auth=USER/PASSWORD` makes the mount require those
+credentials (RTSP basic auth; others get 401), the other mounts stay open.
 """
 
 from __future__ import annotations
@@ -88,17 +89,38 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", default="0")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("mounts", nargs="+", help="name=file.mp4[:freeze=S]")
+    parser.add_argument("mounts", nargs="+", help="name=file.mp4[,freeze=S][,auth=USER/PASSWORD]")
     args = parser.parse_args()
     Gst.init(None)
     server = GstRtspServer.RTSPServer()
     server.set_address(args.host)
     server.set_service(args.port)
     mounts = server.get_mount_points()
+    auth = GstRtspServer.RTSPAuth()
+    anonymous = GstRtspServer.RTSPToken()
+    anonymous.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, "anonymous")
+    auth.set_default_token(anonymous)
+    server.set_auth(auth)
     for spec in args.mounts:
         name, _, rest = spec.partition("=")
-        path, _, opt = rest.partition(":freeze=")
-        mounts.add_factory(f"/{name}", LoopFactory(path, float(opt) if opt else None))
+        path, *opts = rest.split(",")
+        options = dict(o.split("=", 1) for o in opts)
+        factory = LoopFactory(path, float(options["freeze"]) if "freeze" in options else None)
+        # Access without construct answers 401 (a challenge) rather than 404 (no such mount).
+        roles = {"anonymous": "true"}
+        if "auth" in options:
+            user, _, password = options["auth"].partition("/")
+            roles = {"anonymous": "false", f"user-{name}": "true"}
+            token = GstRtspServer.RTSPToken()
+            token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, f"user-{name}")
+            auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
+        for role, construct in roles.items():
+            factory.add_role_from_structure(
+                Gst.Structure.new_from_string(
+                    f"{role}, media.factory.access=(boolean)true, media.factory.construct=(boolean){construct}"
+                )
+            )
+        mounts.add_factory(f"/{name}", factory)
     if server.attach(None) == 0:
         sys.exit("could not bind the RTSP port")
     print(f"READY {server.get_bound_port()}", flush=True)

@@ -13,11 +13,12 @@ from alerts.dispatcher import Dispatcher
 from maskwatch.config import Settings, parse_settings
 from maskwatch.demo_media import DEMO_SCENES, render_scene
 from maskwatch.messages import FaceObservation, FrameMessage
-from storage.db import create_db_engine, upgrade
+from storage.db import create_db_engine
 from storage.models import DeliveryAttempt, OutboxAlert
 from storage.recorder import Recorder
 from storage.snapshots import SnapshotStore
 from storage.tracking import BestShot, ViolationConfirmed
+from tests.factories import record_violations
 from tests.receivers import smtp_server, webhook_receiver
 
 JPEG = cv2.imencode(".jpg", render_scene(DEMO_SCENES["entrance"]))[1].tobytes()
@@ -44,28 +45,6 @@ def make_settings(
             "alerts": cfg,
         }
     )
-
-
-def record_violations(settings: Settings, n: int = 1) -> None:
-    engine = create_db_engine(settings.database.url)
-    upgrade(engine)
-    recorder = Recorder(settings, engine, SnapshotStore(settings.snapshots.dir))
-    recorder.sync_cameras()
-    t0 = 1_790_000_000.0
-    events = [
-        ViolationConfirmed(
-            "cam-1",
-            f"cam-1-{i}",
-            "without_mask",
-            0.85,
-            t0 + i,
-            t0 + i + 1,
-            BestShot(FrameMessage("cam-1", i, t0 + i, 1280, 720, JPEG), FACE),
-        )
-        for i in range(n)
-    ]
-    recorder.write(events, [])
-    engine.dispose()
 
 
 def drain(settings: Settings, rounds: int = 1) -> Dispatcher:

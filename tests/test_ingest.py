@@ -74,7 +74,7 @@ def test_samples_rtsp_at_configured_rate(rtsp_server, shared: Path) -> None:
 
 
 def test_frozen_stream_is_detected_and_restarted(rtsp_server, shared: Path) -> None:
-    server = rtsp_server([f"f={video(shared, 'man-without-mask.mp4')}:freeze=1.5"])
+    server = rtsp_server([f"f={video(shared, 'man-without-mask.mp4')},freeze=1.5"])
     run = Running(settings_for([{"id": "f", "name": "F", "url": server.url("f")}], stall_timeout_s=2))
     run.wait_for(lambda: any(h.state == "stalled" for h in run.health()) or run.stage.watchdogs[0].state == "stalled")
     run.wait_for(lambda: run.stage.watchdogs[0].state == "online")  # the restart reconnects
