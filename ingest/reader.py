@@ -32,7 +32,13 @@ class StreamEnded(Exception):
 
 
 class SourceError(Exception):
-    """The source cannot be opened or read; the message says why in operator terms."""
+    """The source cannot be opened or read; the message says why in operator terms.
+
+    `timed_out`: nothing arrived within the read timeout (a frozen camera when it had been streaming)."""
+
+    def __init__(self, message: str, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,14 @@ def resolve_source(url: str) -> Source:
     return Source(str(Path(url).expanduser()), None, {}, is_file=True)
 
 
-def describe_error(exc: BaseException, where: str, raw_url: str) -> str:
+def source_error(exc: BaseException, where: str, source: Source) -> SourceError:
+    return SourceError(
+        describe_error(exc, where, source.target, source.is_file),
+        timed_out=isinstance(exc, av.error.ExitError | TimeoutError),
+    )
+
+
+def describe_error(exc: BaseException, where: str, raw_url: str, is_file: bool = True) -> str:
     """An operator-readable reason for a failed open/read (never containing credentials)."""
     if isinstance(exc, av.error.HTTPNotFoundError):
         return f"{where}: stream path not found (404)"
@@ -67,6 +80,8 @@ def describe_error(exc: BaseException, where: str, raw_url: str) -> str:
     if isinstance(exc, FileNotFoundError):
         return f"{where}: no such file"
     if isinstance(exc, av.error.InvalidDataError):
+        if not is_file:  # e.g. a frozen server that accepts the connection but never answers properly
+            return f"{where}: no valid stream description from the server (not responding, or not a camera stream)"
         return f"{where}: not a video stream PyAV can decode"
     # FFmpeg's own messages quote the URL it was given, password included.
     return f"{where}: {type(exc).__name__}: {str(exc).replace(raw_url, redact_url(raw_url))}"
@@ -150,7 +165,7 @@ class CameraReader:
                 timeout=(self.cfg.open_timeout_s, self.cfg.open_timeout_s),
             )
         except (av.error.FFmpegError, OSError) as exc:
-            raise SourceError(describe_error(exc, self.where, self.source.target)) from None
+            raise source_error(exc, self.where, self.source) from None
         if not isinstance(container, av.container.InputContainer) or not container.streams.video:
             container.close()
             raise SourceError(f"{self.where}: source has no video stream") from None
@@ -207,7 +222,7 @@ class CameraReader:
                 self.publish(FrameMessage(self.camera.id, self.next_seq, wall_start + rel, w, h, jpeg.tobytes()))
                 self.next_seq += 1
         except (av.error.FFmpegError, OSError) as exc:
-            raise SourceError(describe_error(exc, self.where, self.source.target)) from None
+            raise source_error(exc, self.where, self.source) from None
         finally:
             container.close()
         raise StreamEnded(

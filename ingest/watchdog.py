@@ -130,6 +130,10 @@ class CameraWatchdog:
                 self._set_state("finished", str(error))
                 self.finished.set()
                 return
+            if isinstance(error, SourceError) and error.timed_out and reader.frames_decoded:
+                # FFmpeg's read timeout can fire before the stall timeout: a stream that stopped is stalled.
+                idle = time.monotonic() - reader.last_progress
+                self._set_state("stalled", f"no frame for {idle:.0f} s")
             if time.monotonic() - started >= HEALTHY_AFTER_S and reader.frames_decoded:
                 attempt = 0
             attempt += 1

@@ -117,9 +117,12 @@ class Pipeline:
             self._engine = create_engine(self.config["database"]["url"], pool_pre_ping=True)
         return self._engine
 
-    def camera(self, camera_id: str) -> Camera | None:
+    def camera(self, camera_id: str) -> Camera:
         with Session(self.engine) as s:
-            return s.get(Camera, camera_id)
+            row = s.get(Camera, camera_id)
+        if row is None:
+            raise LookupError(f"camera {camera_id} not in the database yet")
+        return row
 
     def states(self, camera_id: str) -> list[str]:
         with Session(self.engine) as s:

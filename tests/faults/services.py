@@ -72,9 +72,8 @@ class OwnPostgres:
             shutil.chown(self.dir, "postgres", "postgres")
         bindir = _pg_bindir()
         self._initdb, self._pg_ctl = str(bindir / "initdb"), str(bindir / "pg_ctl")
-        self._run(
-            [self._initdb, "-D", str(self.dir / "data"), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]
-        )
+        self.data = str(self.dir / "data")
+        self._run([self._initdb, "-D", self.data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"])
         self.start()
 
     def _run(self, cmd: list[str]) -> None:
@@ -87,9 +86,7 @@ class OwnPostgres:
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run(
-            [self._pg_ctl, "-D", str(self.dir / "data"), "-o", options, "-l", str(self.dir / "log"), "-w", "start"]
-        )
+        self._run([self._pg_ctl, "-D", self.data, "-o", options, "-l", str(self.dir / "log"), "-w", "start"])
 
     def stop(self) -> None:
         self._run([self._pg_ctl, "-D", self.data, "-m", "fast", "-w", "stop"])
