@@ -28,6 +28,26 @@ from maskwatch.streams import INFERENCE_GROUP, RESULTS, frames_stream
 log = logging.getLogger(__name__)
 
 
+MAX_FRAME_PIXELS = 8192 * 8192  # beyond any camera; a bigger frame is garbage or an attack on memory
+
+
+def decode_frame(frame: FrameMessage) -> np.ndarray:
+    """The frame's image, or MessageError naming the camera and frame when it is unusable."""
+    where = f"camera {frame.camera_id} frame {frame.seq}"
+    if frame.width <= 0 or frame.height <= 0 or not frame.jpeg:
+        raise MessageError(f"{where}: empty frame ({frame.width}x{frame.height}, {len(frame.jpeg)} bytes)")
+    if frame.width * frame.height > MAX_FRAME_PIXELS:
+        raise MessageError(f"{where}: {frame.width}x{frame.height} is larger than any camera frame; refused")
+    # (OpenCV itself refuses JPEGs over 2^30 pixels whatever the message claims.)
+    image = cv2.imdecode(np.frombuffer(frame.jpeg, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise MessageError(f"{where}: JPEG does not decode")
+    if image.shape[:2] != (frame.height, frame.width):
+        h, w = image.shape[:2]
+        raise MessageError(f"{where}: JPEG is {w}x{h}, the message says {frame.width}x{frame.height}")
+    return image
+
+
 @dataclass
 class WorkerStats:
     frames: int = 0
@@ -78,9 +98,7 @@ class InferenceWorker:
         for d in deliveries:
             try:
                 frame = FrameMessage.from_fields(d.fields)
-                image = cv2.imdecode(np.frombuffer(frame.jpeg, np.uint8), cv2.IMREAD_COLOR)
-                if image is None:
-                    raise MessageError(f"camera {frame.camera_id} frame {frame.seq}: JPEG does not decode")
+                image = decode_frame(frame)
             except MessageError as exc:
                 dead_letter(self.queue, INFERENCE_GROUP, d, str(exc))
                 continue

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import itertools
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import av
 import cv2
@@ -58,6 +60,33 @@ def resolve_source(url: str) -> Source:
     if url.startswith(("http://", "https://")):
         return Source(url, None, fast_probe, is_file=False)
     return Source(str(Path(url).expanduser()), None, {}, is_file=True)
+
+
+DEFAULT_PORTS = {"rtsp": 554, "rtsps": 322, "http": 80, "https": 443}
+
+
+def probe_host(url: str, where: str, timeout_s: float) -> None:
+    """Connect to the camera's host first: FFmpeg reports a name that does not resolve, or a host
+    that does not answer, as an opaque I/O or data error; an operator needs to know which."""
+    parsed = urlsplit(url)
+    host = parsed.hostname or ""
+    try:
+        port = parsed.port or DEFAULT_PORTS.get(parsed.scheme, 554)
+    except ValueError:
+        raise SourceError(f"{where}: invalid port in the camera address") from None
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            pass
+    except socket.gaierror:
+        raise SourceError(f"{where}: host name {host!r} does not resolve: check the camera address") from None
+    except ConnectionRefusedError:
+        raise SourceError(f"{where}: connection refused: is the camera on, and the port right?") from None
+    except TimeoutError:
+        raise SourceError(
+            f"{where}: host {host}:{port} does not answer within {timeout_s:g} s", timed_out=True
+        ) from None
+    except OSError as exc:
+        raise SourceError(f"{where}: host {host}:{port} unreachable ({exc.strerror or exc})") from None
 
 
 def source_error(exc: BaseException, where: str, source: Source) -> SourceError:
@@ -157,6 +186,8 @@ class CameraReader:
         return self.counters.decoded
 
     def _open(self) -> tuple[av.container.InputContainer, av.VideoStream]:
+        if not self.source.is_file and self.source.format is None:
+            probe_host(self.source.target, self.where, self.cfg.open_timeout_s)
         try:
             container = av.open(
                 self.source.target,

@@ -110,6 +110,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     import cv2
 
+    if args.ingest:
+        from ingest.bench import run_ingest_bench
+
+        for line in run_ingest_bench(args.ingest, args.sample_fps, args.seconds):
+            print(line, flush=True)
+        return 0
+
     from inference.bench import run_bench
     from maskwatch.demo_media import DEMO_SCENES, render_scene
 
@@ -243,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="single-core speed: classifier per face, detect per 1280x720 frame")
     p.add_argument("--image", type=Path, help="frame to time (resized to 1280x720); default: a demo scene")
     detector_args(p)
+    p.add_argument("--ingest", metavar="URL", help="instead: CPU per camera of each decode mode on this source")
+    p.add_argument("--sample-fps", type=float, default=1.0, help="with --ingest (default 1)")
+    p.add_argument("--seconds", type=float, default=20.0, help="with --ingest: per mode (default 20)")
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("run", help="all stages in one process (embedded or production URLs from the config)")

@@ -87,6 +87,9 @@ class AnalyzerConfig(_Model):
     classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
 
 
+CAMERA_SCHEMES = ("rtsp", "rtsps", "http", "https")
+
+
 class MotionConfig(_Model):
     """Motion gating: a sampled frame goes to inference only if it differs from the last one sent."""
 
@@ -120,6 +123,16 @@ class CameraConfig(_Model):
     motion: MotionConfig | None = Field(
         None, description="Skip frames in which nothing moved (saves inference on quiet cameras); null: off."
     )
+
+    @field_validator("url")
+    @classmethod
+    def _supported_source(cls, v: str) -> str:
+        scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", v)
+        if scheme and scheme.group(1).lower() not in CAMERA_SCHEMES:
+            # The URL may hold a password: name only the scheme.
+            supported = ", ".join(CAMERA_SCHEMES)
+            raise ValueError(f"unsupported scheme {scheme.group(1)!r}: use {supported}, a file path or a device index")
+        return v
 
 
 class QueueConfig(_Model):

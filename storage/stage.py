@@ -104,7 +104,7 @@ class RecorderStage:
 
     def _loop(self, stop: threading.Event, block_ms: int) -> None:
         backoff = 0.5
-        outage = Outage("recorder: database or queue")
+        outages = {kind: Outage(f"recorder: {kind}") for kind in ("database", "queue", "snapshot disk")}
         last_check = 0.0
         while not (stop.is_set() and self._pending is None):
             try:
@@ -117,20 +117,29 @@ class RecorderStage:
                 if self._pending is None:
                     self._pending = self._read(block_ms)
                     if self._pending is None:
-                        outage.ok()
+                        for outage in outages.values():
+                            outage.ok()
                         continue
                 ids = self.recorder.write(self._pending.events, self._pending.health)
                 self.queue.ack(RECORDER_GROUP, self._pending.deliveries)
                 count_events(self._pending.events)
                 self.violations_written += len(ids)
                 self._pending, backoff = None, 0.5
-                outage.ok()
+                for outage in outages.values():
+                    outage.ok()
             except (SQLAlchemyError, SnapshotError, QueueError) as exc:
                 reason = getattr(exc, "orig", None) or exc
                 if isinstance(exc, QueueError) and "NOGROUP" in str(exc):  # Redis came back empty
                     for stream in (RESULTS, HEALTH):
                         self.queue.ensure_group(stream, RECORDER_GROUP)
-                outage.failed(reason, RETRY_MAX_S)
+                kind = (
+                    "queue"
+                    if isinstance(exc, QueueError)
+                    else "snapshot disk"
+                    if isinstance(exc, SnapshotError)
+                    else "database"
+                )
+                outages[kind].failed(reason, RETRY_MAX_S)
                 if stop.is_set() and self._pending is not None:
                     log.error(
                         "recorder: stopping with %d unrecorded entries left unacknowledged",

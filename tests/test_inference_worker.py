@@ -109,10 +109,34 @@ def test_run_stops_on_signal(queue: Queue, analyzer: FaceAnalyzer) -> None:
 
 def test_results_carry_the_image_only_when_a_violation_is_seen(queue: Queue, analyzer: FaceAnalyzer) -> None:
     worker = InferenceWorker(SETTINGS, queue, analyzer, consumer="w1")
-    masked_only = FrameMessage("b", 0, 1.0, 8, 8, cv2.imencode(".jpg", render_scene([]))[1].tobytes())
+    masked_only = FrameMessage("b", 0, 1.0, 1280, 720, cv2.imencode(".jpg", render_scene([]))[1].tobytes())
     publish(queue, SETTINGS, [frame("a", 0), masked_only])
     while worker.process(worker._collect(200)):
         pass
     by_cam = {r.frame.camera_id: r for r in results(queue)}
     assert by_cam["a"].frame.jpeg[:2] == b"\xff\xd8"  # an unmasked face: a snapshot may be needed
     assert by_cam["b"].frame.jpeg == b"" and by_cam["b"].faces == ()
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "jpeg", "reason"),
+    [
+        (0, 0, b"", "empty frame"),
+        (20_000, 20_000, b"\xff\xd8", "larger than any camera frame"),
+        (1280, 720, b"\xff\xd8garbage", "JPEG does not decode"),
+        (640, 360, None, "the message says 640x360"),
+    ],
+)
+def test_unusable_frames_are_dead_lettered_with_the_reason(
+    width: int, height: int, jpeg: bytes | None, reason: str, analyzer: FaceAnalyzer
+) -> None:
+    queue = open_queue("memory://")
+    worker = InferenceWorker(SETTINGS, queue, analyzer, consumer="w1")
+    good = frame("a", 1)
+    bad = FrameMessage("a", 0, 1_790_000_000.0, width, height, good.jpeg if jpeg is None else jpeg)
+    publish(queue, SETTINGS, [bad, good])
+    assert worker.process(worker._collect(200)) == 1
+    queue.ensure_group(DEAD_LETTER, "x")
+    (dead,) = queue.read("x", "t", [DEAD_LETTER], 10, 10)
+    assert reason in dead.fields["reason"].decode() and "camera a frame 0" in dead.fields["reason"].decode()
+    assert len(results(queue)) == 1

@@ -235,3 +235,39 @@ def test_reload_adds_removes_and_restarts_only_what_changed(rtsp_server, shared:
     _, _, restarted = run.stage.apply(settings_for([{**cam_a, "sample_fps": 1}, cam_b]))
     assert restarted == ["a"]
     run.close()
+
+
+def _audio_only(path: Path) -> Path:
+    import av
+    import numpy as np
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("aac", rate=16_000)
+        for i in range(20):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 16_000, i * 1024
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make_url", "reason"),
+    [
+        (lambda d: str(d / "missing.mp4"), "no such file"),
+        (lambda d: str((d / "notes.mp4").write_text("not a video") and d / "notes.mp4"), "not a video stream"),
+        (lambda d: str(_audio_only(d / "audio.m4a")), "source has no video stream"),
+        (lambda d: "rtsp://admin:pw123@no-such-camera.invalid/stream", "does not resolve"),
+    ],
+    ids=["missing-file", "text-file", "audio-only", "unknown-host"],
+)
+def test_bad_sources_get_a_precise_reason(tmp_path: Path, make_url: Callable[[Path], str], reason: str) -> None:
+    from ingest.reader import CameraReader, SourceError
+
+    settings = settings_for([{"id": "c", "name": "C", "url": make_url(tmp_path)}])
+    with pytest.raises(SourceError) as err:
+        CameraReader(settings.cameras[0], settings.ingest, lambda f: None).run(threading.Event())
+    assert reason in str(err.value) and str(err.value).startswith("camera c (")
+    assert "pw123" not in str(err.value)

@@ -1,6 +1,7 @@
 """The recorder stage on real databases: one violation per person, snapshots, outbox, counts,
 and no loss while the database is down."""
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -114,3 +115,48 @@ def test_malformed_results_are_dead_lettered_not_dropped(tmp_path: Path) -> None
     publish_frames(queue, 3)
     run_until(stage, lambda: queue.backlog(RESULTS) == 0)
     assert queue.backlog(DEAD_LETTER) == 1
+
+
+@pytest.fixture()
+def full_disk(tmp_path: Path):
+    """A real 256 KiB filesystem filled to the last byte (tmpfs; root can mount one here)."""
+    import subprocess
+
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.decode().strip()}")
+    filler = mount / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        while os.write(fd, b"\0" * 4096):
+            pass
+    except OSError:  # ENOSPC: full
+        pass
+    finally:
+        os.close(fd)
+    yield mount, filler
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.mark.service
+def test_full_snapshot_disk_holds_the_violation_until_space_returns(
+    full_disk, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    mount, filler = full_disk
+    settings = settings_for(f"sqlite:///{tmp_path / 'r.db'}", tmp_path)
+    settings = settings.model_copy(update={"snapshots": settings.snapshots.model_copy(update={"dir": mount / "snaps"})})
+    queue = open_queue("memory://")
+    stage = RecorderStage(settings, queue)
+    publish_frames(queue, 10)
+    run_until(stage, lambda: False, timeout=2)
+    assert queue.backlog(RESULTS) == 10  # nothing acknowledged, nothing lost
+    assert any("No space left on device" in r.getMessage() for r in caplog.records)
+    filler.unlink()
+    run_until(stage, lambda: queue.backlog(RESULTS) == 0)
+    engine = create_engine(settings.database.url)
+    with Session(engine) as s:
+        (v,) = s.scalars(select(Violation)).all()
+        assert Path(v.snapshot_path).stat().st_size > 5000
+    engine.dispose()
