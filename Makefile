@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO_OUT ?= demo-output
 
-.PHONY: setup setup-train demo test lint format bench evaluate train ship-model clean
+.PHONY: setup setup-train demo test faults lint format bench evaluate train ship-model clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ demo: setup
 ## test: the whole test suite (real inference on ../shared where present, a short training run)
 test: setup-train
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## faults: the fault suite alone (kills, freezes and stops real servers and stages), with its table
+faults: setup
+	$(BIN)/pytest -m faults tests/faults $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -23,11 +23,12 @@ from maskwatch.labels import VIOLATIONS
 from maskwatch.messages import FaceObservation, FrameMessage, FrameResult, MessageError
 from maskwatch.queue import Delivery, Queue, QueueError
 from maskwatch.stages import RETRY_MAX_S, Outage, StaleReclaimer, consumer_name, dead_letter
-from maskwatch.streams import INFERENCE_GROUP, RESULTS, frames_stream
+from maskwatch.streams import FRAMES_PREFIX, INFERENCE_GROUP, RESULTS, frames_stream
 
 log = logging.getLogger(__name__)
 
 
+LAG_REPORT_S = 5.0
 MAX_FRAME_PIXELS = 8192 * 8192  # beyond any camera; a bigger frame is garbage or an attack on memory
 
 
@@ -118,7 +119,10 @@ class InferenceWorker:
             # (empty or compliant) travel on without it.
             keep_image = any(f.label in VIOLATIONS for f in faces)
             result = FrameResult(frame if keep_image else replace(frame, jpeg=b""), obs)
-            self.queue.publish(RESULTS, result.to_fields(), self.settings.queue.results_maxlen)
+            # The bound is a last resort (run() holds back well before it): a trim here loses results.
+            trimmed = self.queue.publish(RESULTS, result.to_fields(), 2 * self.settings.queue.results_maxlen)
+            if trimmed:
+                log.error("results queue over twice its bound: %d oldest results trimmed", trimmed)
             self.stats.faces += len(obs)
         self.queue.ack(INFERENCE_GROUP, good)
         metrics.FRAMES_ANALYZED.inc(len(good))
@@ -126,6 +130,10 @@ class InferenceWorker:
         self.stats.frames += len(good)
         self.stats.batches += 1
         return len(good)
+
+    def _report_lag(self) -> None:
+        for stream in self.streams:
+            metrics.QUEUE_BACKLOG.labels(stream.removeprefix(FRAMES_PREFIX)).set(self.queue.backlog(stream))
 
     def reconfigure(self, settings: Settings) -> None:
         """A reloaded configuration: read the camera streams it lists (taken up before the next batch)."""
@@ -142,9 +150,21 @@ class InferenceWorker:
     def run(self, stop: threading.Event, block_ms: int = 500) -> None:
         backoff = 0.5
         outage = Outage(f"inference {self.consumer}: queue")
+        full = Outage(f"inference {self.consumer}: results queue full (recorder behind or stopped); paused")
+        last_lag = 0.0
         while not stop.is_set():
             try:
                 self._adopt_streams()
+                if time.monotonic() - last_lag >= LAG_REPORT_S:
+                    self._report_lag()
+                    last_lag = time.monotonic()
+                # Back-pressure: results are never dropped. While the recorder is behind, frames wait in
+                # the per-camera streams, whose bound drops the oldest there, counted per camera.
+                if self.queue.backlog(RESULTS) >= self.settings.queue.results_maxlen:
+                    full.failed(RuntimeError(f"{self.settings.queue.results_maxlen} results waiting"))
+                    stop.wait(0.5)
+                    continue
+                full.ok()
                 batch = self._collect(block_ms)
                 if batch:
                     self.process(batch)

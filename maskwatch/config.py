@@ -140,7 +140,12 @@ class QueueConfig(_Model):
     frames_maxlen: int = Field(
         200, ge=1, le=100_000, description="Unprocessed frames kept per camera; older ones are dropped and counted."
     )
-    results_maxlen: int = Field(10_000, ge=1, le=1_000_000, description="Unrecorded results kept.")
+    results_maxlen: int = Field(
+        10_000,
+        ge=1,
+        le=1_000_000,
+        description="Unrecorded results allowed; at this many, inference pauses (back-pressure) instead of dropping.",
+    )
 
     @field_validator("url")
     @classmethod

@@ -19,6 +19,9 @@ RECONNECTS = Counter(
 FRAMES_MOTION_SKIPPED = Counter(
     "maskwatch_frames_motion_skipped_total", "Sampled frames not sent because nothing moved", ["camera"]
 )
+QUEUE_BACKLOG = Gauge(
+    "maskwatch_frames_backlog", "Frames queued for inference and not yet done (consumer lag)", ["camera"]
+)
 FRAMES_ANALYZED = Counter("maskwatch_frames_analyzed_total", "Frames through detection and classification")
 FACES_ANALYZED = Counter("maskwatch_faces_analyzed_total", "Faces found and classified")
 BATCH_SECONDS = Histogram(

@@ -140,3 +140,46 @@ def test_unusable_frames_are_dead_lettered_with_the_reason(
     (dead,) = queue.read("x", "t", [DEAD_LETTER], 10, 10)
     assert reason in dead.fields["reason"].decode() and "camera a frame 0" in dead.fields["reason"].decode()
     assert len(results(queue)) == 1
+
+
+def test_full_results_queue_pauses_inference_instead_of_dropping(analyzer: FaceAnalyzer) -> None:
+    settings = SETTINGS.model_copy(update={"queue": SETTINGS.queue.model_copy(update={"results_maxlen": 2})})
+    queue = open_queue("memory://")
+    worker = InferenceWorker(settings, queue, analyzer, consumer="w1")
+    for i in range(2):
+        queue.publish(RESULTS, FrameResult(frame("a", 100 + i), ()).to_fields(), 10)
+    publish(queue, settings, [frame("a", 0), frame("a", 1)])
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop, 50), daemon=True)
+    thread.start()
+    time.sleep(1.5)
+    assert worker.stats.frames == 0 and queue.backlog(frames_stream("a")) == 2  # held back, not dropped
+    queue.ensure_group(RESULTS, "rec")
+    queue.ack("rec", queue.read("rec", "r", [RESULTS], 10, 10))  # the recorder catches up
+    deadline = time.monotonic() + 20
+    while worker.stats.frames < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    thread.join(10)
+    assert worker.stats.frames == 2 and queue.backlog(RESULTS) == 2
+
+
+@pytest.mark.service
+def test_redis_that_comes_back_empty_gets_its_groups_again(redis_url: str, analyzer: FaceAnalyzer) -> None:
+    """A Redis restarted without persistence has lost the consumer groups: the worker recreates them."""
+    import redis as redis_client
+
+    queue = open_queue(redis_url)
+    worker = InferenceWorker(SETTINGS, queue, analyzer, consumer="w1")
+    redis_client.Redis.from_url(redis_url).flushdb()
+    publish(queue, SETTINGS, [frame("a", 0)])
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop, 50), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while worker.stats.frames < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    thread.join(10)
+    assert worker.stats.frames == 1
+    queue.close()
