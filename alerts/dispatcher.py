@@ -132,8 +132,9 @@ class Dispatcher:
         outcome = "delivered" if ok else group[0].state if group[0].state == "dead" else "retry"
         metrics.ALERTS.labels(channel, outcome).inc(len(group))
         event_ids = [g.event_key for g in group]
+        fields = {"channel": channel, "event_keys": event_ids, "camera_id": group[0].payload.get("camera_id")}
         if ok:
-            log.info("alert delivered: channel=%s events=%s (%s)", channel, event_ids, detail)
+            log.info("alert delivered: channel=%s events=%s (%s)", channel, event_ids, detail, extra=fields)
         elif group[0].state == "dead":
             log.error(
                 "alert dead-lettered after %d attempt(s): channel=%s events=%s: %s",
@@ -141,6 +142,7 @@ class Dispatcher:
                 channel,
                 event_ids,
                 detail,
+                extra=fields,
             )
         else:
             log.warning(
@@ -150,6 +152,7 @@ class Dispatcher:
                 channel,
                 event_ids,
                 detail,
+                extra=fields,
             )
 
     def retry_dead(self, ids: list[int] | None = None, channel: str | None = None) -> int:

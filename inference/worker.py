@@ -113,6 +113,7 @@ class InferenceWorker:
         elapsed = time.perf_counter() - t0
         self.stats.busy_s += elapsed
         metrics.BATCH_SECONDS.observe(elapsed)
+        metrics.BATCH_FRAMES.observe(len(good))
         for frame, faces in zip(frames, analyzed, strict=True):
             obs = tuple(FaceObservation(f.box, f.label, f.score, f.face_score, f.probs) for f in faces)
             # The recorder needs the image only as a possible violation snapshot: most frames
@@ -124,6 +125,8 @@ class InferenceWorker:
             if trimmed:
                 log.error("results queue over twice its bound: %d oldest results trimmed", trimmed)
             self.stats.faces += len(obs)
+            metrics.FACES_PER_FRAME.observe(len(obs))
+            metrics.RESULT_LATENCY.observe(max(0.0, time.time() - frame.captured_at))
         self.queue.ack(INFERENCE_GROUP, good)
         metrics.FRAMES_ANALYZED.inc(len(good))
         metrics.FACES_ANALYZED.inc(sum(len(f) for f in analyzed))

@@ -165,6 +165,7 @@ class ReaderCounters:
     decoded: int = 0
     sampled: int = 0
     motion_skipped: int = 0
+    encode_errors: int = 0
 
 
 class CameraReader:
@@ -247,6 +248,7 @@ class CameraReader:
                 image = frame.to_ndarray(format="bgr24")
                 ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.cfg.jpeg_quality])
                 if not ok:
+                    self.counters.encode_errors += 1
                     log.warning("%s: frame %d could not be JPEG-encoded; skipped", self.where, self.next_seq)
                     continue
                 h, w = image.shape[:2]

@@ -12,11 +12,13 @@ import logging
 import random
 import threading
 import time
+from dataclasses import replace
 
-from ingest.reader import CameraReader, SourceError, StreamEnded
+from ingest.reader import CameraReader, ReaderCounters, SourceError, StreamEnded
 from maskwatch import metrics
 from maskwatch.config import CameraConfig, IngestConfig
-from maskwatch.messages import CameraHealth, FrameMessage
+from maskwatch.logs import camera as camera_fields
+from maskwatch.messages import CAMERA_STATES, CameraHealth, FrameMessage
 from maskwatch.queue import Queue, QueueError
 from maskwatch.stages import Outage
 from maskwatch.streams import HEALTH, frames_stream
@@ -45,6 +47,7 @@ class CameraWatchdog:
         self._last_health = 0.0
         self._lock = threading.Lock()
         self._last_try = 0.0
+        self._synced: dict[int, ReaderCounters] = {}
         self._queue_outage = Outage(f"camera {camera.id}: queue (frames are dropped and counted meanwhile)")
 
     # Called on the reader thread: must never block on the consumer side.
@@ -75,9 +78,18 @@ class CameraWatchdog:
     def _set_state(self, state: str, detail: str) -> None:
         if (state, detail) != (self.state, self.detail):
             level = logging.WARNING if state in ("stalled", "offline") else logging.INFO
-            log.log(level, "camera %s: %s%s", self.camera.id, state, f" ({detail})" if detail else "")
+            log.log(
+                level,
+                "camera %s: %s%s",
+                self.camera.id,
+                state,
+                f" ({detail})" if detail else "",
+                extra=camera_fields(self.camera.id, state=state),
+            )
         self.state, self.detail = state, detail
         metrics.CAMERA_UP.labels(self.camera.id).set(1 if state == "online" else 0)
+        for name in CAMERA_STATES:
+            metrics.CAMERA_STATE.labels(self.camera.id, name).set(1 if name == state else 0)
         self.publish_health(force=True)
 
     def publish_health(self, force: bool = False) -> None:
@@ -130,6 +142,8 @@ class CameraWatchdog:
                 self._set_state("finished", str(error))
                 self.finished.set()
                 return
+            if isinstance(error, SourceError) and not error.timed_out and reader.frames_decoded:
+                metrics.DECODE_ERRORS.labels(self.camera.id).inc()  # it failed mid-stream
             if isinstance(error, SourceError) and error.timed_out and reader.frames_decoded:
                 # FFmpeg's read timeout can fire before the stall timeout: a stream that stopped is stalled.
                 idle = time.monotonic() - reader.last_progress
@@ -153,6 +167,15 @@ class CameraWatchdog:
             log.exception("camera %s: reader crashed", self.camera.id)
             outcome.append(exc)
 
+    def _sync_counters(self, reader: CameraReader) -> None:
+        """Move what the reader counted since the last call into the Prometheus counters."""
+        c, last = reader.counters, self._synced.get(id(reader), ReaderCounters())
+        cam = self.camera.id
+        metrics.FRAMES_DECODED.labels(cam).inc(c.decoded - last.decoded)
+        metrics.FRAMES_SAMPLED.labels(cam).inc(c.sampled - last.sampled)
+        metrics.DECODE_ERRORS.labels(cam).inc(c.encode_errors - last.encode_errors)
+        self._synced = {id(reader): replace(c)}
+
     def _supervise(
         self, thread: threading.Thread, reader: CameraReader, reader_stop: threading.Event, stop: threading.Event
     ) -> None:
@@ -169,7 +192,9 @@ class CameraWatchdog:
                 self._set_state("stalled", f"no frame for {idle:.0f} s")
                 reader_stop.set()
             self.publish_health()
+            self._sync_counters(reader)
         thread.join()
+        self._sync_counters(reader)
         self._seq = reader.next_seq  # sequence numbers continue across reconnects: gaps mean drops
         self.motion_skipped += reader.counters.motion_skipped
         metrics.FRAMES_MOTION_SKIPPED.labels(self.camera.id).inc(reader.counters.motion_skipped)

@@ -10,20 +10,11 @@ from pathlib import Path
 from maskwatch import cli_ops
 from maskwatch.config import ConfigError, Settings, load_settings
 from maskwatch.errors import MaskwatchError
+from maskwatch.logs import setup_logging
 
 log = logging.getLogger("maskwatch")
 
 EXIT_USAGE = 2
-
-
-def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # Migration chatter is not news to an operator; problems still come through as warnings.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _settings_with_detector(args: argparse.Namespace) -> Settings:
@@ -155,6 +146,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.config is None:
         raise ConfigError(f"maskwatch {args.command}: --config FILE is required")
     settings = load_settings(args.config)
+    setup_logging(settings.logging, verbose=args.verbose)
     stages = STAGES if args.command == "run" else (args.command,)
     if not settings.cameras and ("ingest" in stages or "infer" in stages):
         log.error("%s: no cameras configured", args.config)
@@ -308,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _setup_logging(args.verbose)
+    setup_logging(verbose=args.verbose)
     try:
         return int(args.func(args))
     except ConfigError as exc:

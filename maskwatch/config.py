@@ -242,8 +242,17 @@ class TrackingConfig(_Model):
 
 
 class MetricsConfig(_Model):
-    port: int = Field(0, ge=0, le=65535, description="Serve Prometheus metrics on this port (0: off).")
+    port: int = Field(
+        0, ge=0, le=65535, description="Serve /metrics, /healthz (liveness) and /readyz (readiness) here (0: off)."
+    )
     address: str = Field("127.0.0.1", description="Address to serve metrics on (0.0.0.0 for every interface).")
+
+
+class LoggingConfig(_Model):
+    format: Literal["text", "json"] = Field(
+        "text", description="text for a terminal; json: one object per line, camera_id/event_id as fields."
+    )
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")
 
 
 class Settings(_Model):
@@ -259,6 +268,7 @@ class Settings(_Model):
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     analyzer: AnalyzerConfig = Field(default_factory=AnalyzerConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
 
     @field_validator("cameras")
     @classmethod

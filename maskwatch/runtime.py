@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from maskwatch.config import ConfigError, Settings, load_settings
 from maskwatch.queue import Queue, open_queue
@@ -29,6 +29,11 @@ if TYPE_CHECKING:
     from ingest.stage import IngestStage
 
 log = logging.getLogger(__name__)
+
+
+def json_safe(stages: dict[str, str]) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in stages.items())
+
 
 STAGES = ("ingest", "infer", "record", "alerts")
 
@@ -68,6 +73,8 @@ class Runtime:
     reload_requested: threading.Event = field(default_factory=threading.Event)
     _reconfigure: list[Callable[[Settings], object]] = field(default_factory=list)
     _config_mtime: float | None = None
+    _engine: Any = None
+    _http: Any = None
 
     def __post_init__(self) -> None:
         unknown = set(self.stages) - set(STAGES)
@@ -78,7 +85,7 @@ class Runtime:
     def start(self) -> None:
         from maskwatch.metrics import serve
 
-        serve(self.settings.metrics.port, self.settings.metrics.address)
+        self._http = serve(self.settings.metrics.port, self.settings.metrics.address, self.live, self.ready)
         # Back to front, so every consumer group exists before anything is published.
         for name in reversed(STAGES):
             if name in self.stages:
@@ -123,6 +130,40 @@ class Runtime:
 
     def sources_finished(self) -> bool:
         return self.ingest is not None and self.ingest.all_finished()
+
+    def live(self) -> tuple[bool, dict[str, str]]:
+        """Liveness: every stage this process runs is still running."""
+        stages = {r.name: "running" if r.thread.is_alive() else "stopped" for r in self.running}
+        return all(v == "running" for v in stages.values()) and bool(stages), {"stages": json_safe(stages)}
+
+    def ready(self) -> tuple[bool, dict[str, str]]:
+        """Readiness: live, and the queue (and, for stages that write, the database) answer."""
+        ok, detail = self.live()
+        checks: dict[str, str] = {}
+        try:
+            self.queue.backlog(RESULTS)
+            checks["queue"] = "ok"
+        except Exception as exc:  # any failure means not ready; the reason goes to the prober
+            checks["queue"] = f"unavailable: {exc}"
+        if {"record", "alerts"} & set(self.stages):
+            checks["database"] = self._database_check()
+        ready = ok and all(v == "ok" for v in checks.values())
+        return ready, {**detail, **checks}
+
+    def _database_check(self) -> str:
+        from sqlalchemy import text
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from storage.db import create_db_engine
+
+        if self._engine is None:
+            self._engine = create_db_engine(self.settings.database.url)
+        try:
+            with self._engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return "ok"
+        except SQLAlchemyError as exc:
+            return f"unavailable: {getattr(exc, 'orig', None) or exc}".strip()
 
     def _config_changed(self) -> bool:
         if self.config_path is None:
@@ -190,3 +231,6 @@ class Runtime:
             r.thread.join(max(5.0, deadline - time.monotonic()))
             log.info("stage %s stopped", r.name)
         self.queue.close()
+        # The HTTP server stays up until the process exits: probes now see 503 from /healthz.
+        if self._engine is not None:
+            self._engine.dispose()

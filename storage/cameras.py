@@ -104,7 +104,15 @@ class CameraStatus:
         if kind == "camera_online":
             payload["down_for_s"] = round((at - cam.down_since).total_seconds(), 1)
         level = logging.WARNING if kind == "camera_offline" else logging.INFO
-        log.log(level, "%s: camera=%s since=%s detail=%s", kind, cam.id, payload["down_since"], cam.detail)
+        log.log(
+            level,
+            "%s: camera=%s since=%s detail=%s",
+            kind,
+            cam.id,
+            payload["down_since"],
+            cam.detail,
+            extra={"camera_id": cam.id, "event_key": payload["event_key"]},
+        )
         if self.channels:
             enqueue(s, self.channels, kind, payload)
 

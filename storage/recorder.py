@@ -190,6 +190,7 @@ class Recorder:
             e.label,
             e.score,
             paths.frame,
+            extra={"camera_id": e.camera_id, "event_id": v.id, "label": e.label},
         )
         return v.id
 

@@ -35,8 +35,13 @@ def test_embedded_run_drains_and_serves_metrics(tmp_path: Path) -> None:
     )
     runtime = Runtime(settings)
     runtime.start()
+    base = f"http://127.0.0.1:{port}"
+    live, ready = httpx.get(f"{base}/healthz", timeout=5), httpx.get(f"{base}/readyz", timeout=5)
+    assert live.status_code == 200 and ready.status_code == 200, (live.text, ready.text)
+    assert ready.json()["queue"] == "ok" and ready.json()["database"] == "ok"
     runtime.wait(threading.Event(), until_sources_finish=True)
     assert not any(r.thread.is_alive() for r in runtime.running)
+    assert httpx.get(f"{base}/healthz", timeout=5).status_code == 503  # stages stopped
 
     text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     samples = {
@@ -74,3 +79,20 @@ def test_a_lone_stage_stops_promptly_with_its_input_still_full(tmp_path: Path, r
     t0 = time.monotonic()
     runtime.wait(stop)
     assert time.monotonic() - t0 < 10
+
+
+def test_json_logs_carry_the_camera_as_a_field(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+    import logging
+
+    from maskwatch.config import LoggingConfig
+    from maskwatch.logs import camera, setup_logging
+
+    setup_logging(LoggingConfig(format="json"))
+    try:
+        logging.getLogger("ingest.watchdog").warning("camera %s: offline", "gate-2", extra=camera("gate-2"))
+        line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    finally:
+        setup_logging()
+    assert line["message"] == "camera gate-2: offline" and line["camera_id"] == "gate-2"
+    assert line["level"] == "WARNING" and line["logger"] == "ingest.watchdog" and "time" in line
