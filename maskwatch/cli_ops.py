@@ -93,6 +93,20 @@ def _cmd_alerts_retry(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_probe(args: argparse.Namespace) -> int:
+    """Container health checks: exit 0 when the local process answers 200 on /healthz (or /readyz)."""
+    import httpx
+
+    path = "/readyz" if args.ready else "/healthz"
+    try:
+        response = httpx.get(f"http://127.0.0.1:{args.port}{path}", timeout=args.timeout)
+    except httpx.HTTPError as exc:
+        print(f"{path}: no answer on port {args.port} ({type(exc).__name__})", file=sys.stderr)
+        return 1
+    print(response.text)
+    return 0 if response.status_code == 200 else 1
+
+
 def register(sub: Any, alerts: argparse.ArgumentParser) -> None:
     """Add `cameras status|gaps` beside the other commands, and `retry` under `alerts`."""
     cameras = sub.add_parser("cameras", help="camera status and coverage").add_subparsers(
@@ -109,6 +123,12 @@ def register(sub: Any, alerts: argparse.ArgumentParser) -> None:
     p.add_argument("--min-seconds", type=float, default=0.0, help="leave out shorter gaps")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_cameras_gaps)
+
+    p = sub.add_parser("probe", help="health check of a local maskwatch process (for containers and systemd)")
+    p.add_argument("--port", type=int, default=9100, help="its metrics.port (default 9100)")
+    p.add_argument("--ready", action="store_true", help="check readiness (queue and database) instead of liveness")
+    p.add_argument("--timeout", type=float, default=3.0)
+    p.set_defaults(func=_cmd_probe)
 
     ops = alerts.add_subparsers(dest="alerts_command")
     p = ops.add_parser("retry", help="queue dead-lettered alerts again (all, or by id/channel)")
