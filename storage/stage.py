@@ -23,6 +23,7 @@ from maskwatch.streams import HEALTH, RECORDER_GROUP, RESULTS
 from storage.db import create_db_engine, upgrade
 from storage.jobs import start_jobs
 from storage.recorder import FrameAnalyzed, Recorder, RecordEvent
+from storage.reorder import Reorderer
 from storage.snapshots import SnapshotError, SnapshotStore
 from storage.tracking import ViolationConfirmed
 
@@ -47,6 +48,7 @@ def count_events(events: list[RecordEvent]) -> None:
 
 
 RECLAIM_IDLE_MS = 60_000
+REORDER_WINDOW_S = 2.0  # well below RECLAIM_IDLE_MS: held results are never taken over
 CAMERA_CHECK_S = 1.0
 
 
@@ -69,27 +71,30 @@ class RecorderStage:
         self._pending: _Batch | None = None
         self.reclaimer = StaleReclaimer(queue, RECORDER_GROUP, self.consumer, [RESULTS, HEALTH], RECLAIM_IDLE_MS)
         self._new_settings: Settings | None = None
+        self.reorder: Reorderer[Delivery] = Reorderer(REORDER_WINDOW_S)
 
-    def _read(self, block_ms: int) -> _Batch | None:
+    def _read(self, block_ms: int, flush: bool = False) -> _Batch | None:
         deliveries = self.reclaimer.take(self.batch_size)  # first what a crashed recorder left behind
-        if not deliveries:
-            deliveries = self.queue.read(RECORDER_GROUP, self.consumer, [RESULTS, HEALTH], self.batch_size, block_ms)
-        if not deliveries:
-            return None
-        results: list[FrameResult] = []
+        if not deliveries and not flush:
+            # While results are held for reordering, come back soon to release them.
+            wait = min(block_ms, int(self.reorder.window_s * 500)) if self.reorder.held() else block_ms
+            deliveries = self.queue.read(RECORDER_GROUP, self.consumer, [RESULTS, HEALTH], self.batch_size, wait)
         health: list[CameraHealth] = []
         good: list[Delivery] = []
         for d in deliveries:
             try:
                 if d.stream == RESULTS:
-                    results.append(FrameResult.from_fields(d.fields))
+                    self.reorder.add(FrameResult.from_fields(d.fields), d)
                 else:
                     health.append(CameraHealth.from_fields(d.fields))
-                good.append(d)
+                    good.append(d)
             except MessageError as exc:
                 dead_letter(self.queue, RECORDER_GROUP, d, str(exc))
-        results.sort(key=lambda r: (r.frame.camera_id, r.frame.captured_at))
-        return _Batch(good, self.recorder.track(results), health)
+        released = self.reorder.release(flush=flush)
+        good += [d for _, d in released]
+        if not good:
+            return None
+        return _Batch(good, self.recorder.track([r for r, _ in released]), health)
 
     def run(self, stop: threading.Event, block_ms: int = 500) -> None:
         scheduler = start_jobs(self.settings, self.engine)
@@ -106,7 +111,7 @@ class RecorderStage:
         backoff = 0.5
         outages = {kind: Outage(f"recorder: {kind}") for kind in ("database", "queue", "snapshot disk")}
         last_check = 0.0
-        while not (stop.is_set() and self._pending is None):
+        while not (stop.is_set() and self._pending is None and not self.reorder.held()):
             try:
                 if self._new_settings is not None:
                     self.recorder.reconfigure(self._new_settings)
@@ -115,7 +120,7 @@ class RecorderStage:
                     self.recorder.check_cameras()
                     last_check = time.monotonic()
                 if self._pending is None:
-                    self._pending = self._read(block_ms)
+                    self._pending = self._read(block_ms, flush=stop.is_set())
                     if self._pending is None:
                         for outage in outages.values():
                             outage.ok()

@@ -8,7 +8,8 @@ Runs under the system Python, where Debian's `gi` (GStreamer bindings) lives:
 Prints `READY <port>` once serving. Each client gets the clip from its first keyframe; the
 H.264 access units are read once, then pushed through appsrc forever with timestamps shifted
 by the clip length on every loop. `,freeze=S` stops sending after S seconds while keeping the
-connection open (a frozen camera). `,auth=USER/PASSWORD` makes the mount require those
+connection open (a frozen camera). `,once` plays the clip once and ends the stream (EOS), so
+every client gets exactly the same frames. `,auth=USER/PASSWORD` makes the mount require those
 credentials (RTSP basic auth; others get 401), the other mounts stay open.
 """
 
@@ -49,10 +50,11 @@ def load_access_units(path: str) -> tuple[Gst.Caps, list[tuple[int, int, bytes, 
 
 
 class LoopFactory(GstRtspServer.RTSPMediaFactory):
-    def __init__(self, path: str, freeze_after_s: float | None) -> None:
+    def __init__(self, path: str, freeze_after_s: float | None, once: bool = False) -> None:
         super().__init__()
         self.caps, self.units, self.length = load_access_units(path)
         self.freeze_after = None if freeze_after_s is None else int(freeze_after_s * Gst.SECOND)
+        self.once = once
         self.set_shared(False)
         self.connect("media-configure", self._configure)
 
@@ -69,6 +71,11 @@ class LoopFactory(GstRtspServer.RTSPMediaFactory):
         base = self.units[0][0]
 
         def need_data(appsrc: Gst.Element, _length: int) -> None:
+            if self.once and state["loop"] == 1:
+                if state["i"] == 0:
+                    appsrc.emit("end-of-stream")  # played once: the stream ends
+                    state["i"] = -1
+                return
             pts, dur, data, _ = self.units[state["i"]]
             stamped = pts - base + state["loop"] * self.length
             if self.freeze_after is not None and stamped > self.freeze_after:
@@ -89,7 +96,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", default="0")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("mounts", nargs="+", help="name=file.mp4[,freeze=S][,auth=USER/PASSWORD]")
+    parser.add_argument("mounts", nargs="+", help="name=file.mp4[,freeze=S][,once][,auth=USER/PASSWORD]")
     args = parser.parse_args()
     Gst.init(None)
     server = GstRtspServer.RTSPServer()
@@ -104,8 +111,8 @@ def main() -> None:
     for spec in args.mounts:
         name, _, rest = spec.partition("=")
         path, *opts = rest.split(",")
-        options = dict(o.split("=", 1) for o in opts)
-        factory = LoopFactory(path, float(options["freeze"]) if "freeze" in options else None)
+        options = dict(o.split("=", 1) for o in opts if "=" in o)
+        factory = LoopFactory(path, float(options["freeze"]) if "freeze" in options else None, "once" in opts)
         # Access without construct answers 401 (a challenge) rather than 404 (no such mount).
         roles = {"anonymous": "true"}
         if "auth" in options:
