@@ -101,6 +101,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     import cv2
 
+    if args.scale_out:
+        from inference.scale_bench import run_scale_bench
+
+        settings = _settings_with_detector(args)
+        workers = [int(n) for n in args.workers.split(",")]
+        for line in run_scale_bench(settings, args.clip, workers, args.frames, args.streams):
+            print(line, flush=True)
+        return 0
     if args.ingest:
         from ingest.bench import run_ingest_bench
 
@@ -245,6 +253,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ingest", metavar="URL", help="instead: CPU per camera of each decode mode on this source")
     p.add_argument("--sample-fps", type=float, default=1.0, help="with --ingest (default 1)")
     p.add_argument("--seconds", type=float, default=20.0, help="with --ingest: per mode (default 20)")
+    p.add_argument(
+        "--scale-out", action="store_true", help="instead: inference frames/s with 1, 2, 3 worker processes (Redis)"
+    )
+    p.add_argument("--workers", default="1,2,3", help="with --scale-out: worker counts to try")
+    p.add_argument("--frames", type=int, default=240, help="with --scale-out: frames per run")
+    p.add_argument("--streams", type=int, default=8, help="with --scale-out: camera streams to spread them over")
+    p.add_argument("--clip", type=Path, default=Path("../shared/videos/four-people-putting-on-masks.mp4"))
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("run", help="all stages in one process (embedded or production URLs from the config)")
