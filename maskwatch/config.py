@@ -239,6 +239,13 @@ class TrackingConfig(_Model):
     min_face_score: float = Field(
         0.6, ge=0, le=1, description="Weaker detections are tracked, not evaluated (a poster's face scores ~0.5)."
     )
+    reorder_window_s: float = Field(
+        5.0,
+        ge=0,
+        le=50,
+        description="Results of parallel workers are put back in frame order; a missing frame is waited for this "
+        "long. Above inference.reclaim_idle_ms, frames of a crashed worker still arrive in order.",
+    )
 
 
 class MetricsConfig(_Model):

@@ -47,8 +47,7 @@ def count_events(events: list[RecordEvent]) -> None:
             metrics.PEOPLE.labels(e.camera_id).inc()
 
 
-RECLAIM_IDLE_MS = 60_000
-REORDER_WINDOW_S = 2.0  # well below RECLAIM_IDLE_MS: held results are never taken over
+RECLAIM_IDLE_MS = 60_000  # above tracking.reorder_window_s (<= 50 s): results held for reordering stay ours
 CAMERA_CHECK_S = 1.0
 
 
@@ -71,7 +70,7 @@ class RecorderStage:
         self._pending: _Batch | None = None
         self.reclaimer = StaleReclaimer(queue, RECORDER_GROUP, self.consumer, [RESULTS, HEALTH], RECLAIM_IDLE_MS)
         self._new_settings: Settings | None = None
-        self.reorder: Reorderer[Delivery] = Reorderer(REORDER_WINDOW_S)
+        self.reorder: Reorderer[Delivery] = Reorderer(settings.tracking.reorder_window_s)
 
     def _read(self, block_ms: int, flush: bool = False) -> _Batch | None:
         deliveries = self.reclaimer.take(self.batch_size)  # first what a crashed recorder left behind

@@ -75,17 +75,21 @@ class Pipeline:
     def start(self, *stages: str, name: str | None = None) -> subprocess.Popen[bytes]:
         proc = None
         for stage in stages:
-            label = name or stage
-            log = open(self.workdir / f"{label}.log", "ab")  # noqa: SIM115 - closed with the process
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "maskwatch", stage, "--config", str(self.config_path)],
-                env=self.env,
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-                cwd=REPO,
-            )
-            self.procs[label] = proc
+            proc = self.start_with_config(stage, self.config_path, name or stage)
         assert proc is not None
+        return proc
+
+    def start_with_config(self, stage: str, config: Path, name: str) -> subprocess.Popen[bytes]:
+        """A stage on its own config file (e.g. an ingest process with a subset of the cameras)."""
+        log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "maskwatch", stage, "--config", str(config)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            cwd=REPO,
+        )
+        self.procs[name] = proc
         return proc
 
     def log(self, name: str) -> str:
