@@ -220,6 +220,8 @@ class CameraReader:
         wall_start = time.time()
         mono_start = time.monotonic()
         t0: float | None = None
+        last_t: float | None = None
+        frame_period = 1.0 / float(stream.average_rate) if stream.average_rate else 0.04
         next_t = 0.0
         try:
             for frame in container.decode(stream):
@@ -227,11 +229,14 @@ class CameraReader:
                     return
                 self.last_progress = time.monotonic()
                 self.counters.decoded += 1
-                # The first packets' pts can be missing; wall time since start stands in for them.
-                t = frame.time if frame.time is not None else time.monotonic() - mono_start
-                if t0 is None:
-                    t0 = t
-                rel = t - t0
+                # Frames without a timestamp (often the first of an RTSP stream) get one from the frame
+                # rate, never from the wall clock: sampling must depend on the stream alone.
+                t = frame.time if frame.time is not None else (None if last_t is None else last_t + frame_period)
+                if t is None:
+                    rel = 0.0
+                else:
+                    t0 = t if t0 is None else t0
+                    rel, last_t = t - t0, t
                 if not self.keyframes_only and skipper.observe(frame, rel):
                     self._skip_non_key(stream)
                 if self.source.is_file and self.camera.realtime:  # a recording plays at its own pace, like a camera

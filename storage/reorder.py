@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -17,6 +18,7 @@ from typing import Generic, TypeVar
 from maskwatch.messages import FrameResult
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -50,6 +52,15 @@ class Reorderer(Generic[T]):
                 restarted = seq < cam.next_seq and result.frame.captured_at > cam.last_captured
                 if seq <= cam.next_seq or restarted or flush or now - since >= self.window_s:
                     heapq.heappop(cam.held)
+                    if seq > cam.next_seq and not flush:
+                        log.info(
+                            "camera %s: frame(s) %d-%d not there after %.1f s (dropped, or still in flight); "
+                            "tracking goes on without them",
+                            result.frame.camera_id,
+                            cam.next_seq,
+                            seq - 1,
+                            self.window_s,
+                        )
                     # A seq below the expected one is a late frame (released as it is) or, if it was
                     # captured after everything released so far, an ingest that restarted from 0.
                     if seq >= cam.next_seq or restarted:
