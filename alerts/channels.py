@@ -96,9 +96,21 @@ def camera_email(cfg: EmailConfig, payload: dict[str, Any]) -> EmailMessage:
     return msg
 
 
+def report_email(cfg: EmailConfig, payload: dict[str, Any]) -> EmailMessage:
+    msg = EmailMessage()
+    msg["Subject"] = f"[maskwatch] {payload['title']}"
+    msg["From"] = cfg.sender
+    msg["To"] = ", ".join(cfg.recipients)
+    msg.set_content(payload["text"])
+    msg.add_alternative(payload["html"], subtype="html")
+    return msg
+
+
 def email_message(cfg: EmailConfig, payload: dict[str, Any]) -> EmailMessage:
     if payload.get("type") in ("camera_offline", "camera_online"):
         return camera_email(cfg, payload)
+    if payload.get("type") == "report":
+        return report_email(cfg, payload)
     events = payload.get("events") or [payload]
     first = events[0]
     what = first["label"].replace("_", " ")

@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from maskwatch import cli_ops
+from maskwatch import cli_ops, cli_review
 from maskwatch.config import ConfigError, Settings, load_settings
 from maskwatch.errors import MaskwatchError
 from maskwatch.logs import setup_logging
@@ -277,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=_cmd_run)
         if stage == "alerts":
             cli_ops.register(sub, p)
+
+    cli_review.register(sub)
 
     db = sub.add_parser("db", help="database tools").add_subparsers(dest="db_command", required=True)
     p = db.add_parser("upgrade", help="apply database migrations")

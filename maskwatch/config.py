@@ -172,6 +172,9 @@ class SnapshotsConfig(_Model):
     dir: Path = Field(Path("data/snapshots"), description="Violation snapshots (annotated frame + face crop).")
     jpeg_quality: int = Field(90, ge=30, le=100)
     retention_days: int = Field(90, ge=1, le=3650, description="Snapshots and violations older than this are removed.")
+    keep_unreviewed: bool = Field(
+        False, description="Retention never removes a violation nobody has reviewed yet (it waits for a reviewer)."
+    )
 
 
 class WebhookConfig(_Model):
@@ -255,6 +258,43 @@ class MetricsConfig(_Model):
     address: str = Field("127.0.0.1", description="Address to serve metrics on (0.0.0.0 for every interface).")
 
 
+Role = Literal["viewer", "reviewer"]
+
+
+class WebUser(_Model):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$", description="Login name, kept in the review audit trail.")
+    password_hash: SecretStr = Field(
+        description="argon2 hash from `maskwatch users hash-password` (never the password)."
+    )
+    role: Role = Field("viewer", description="viewer: read only; reviewer: may also confirm or dismiss violations.")
+
+
+class ApiToken(_Model):
+    name: str = Field(min_length=1, max_length=64, description="Shown in the audit trail as token:<name>.")
+    token: SecretStr = Field(min_length=16, description="Bearer token for /api/; use ${VAR}.")
+    role: Role = "viewer"
+
+
+class WebConfig(_Model):
+    """`maskwatch serve`: the review console and its JSON API."""
+
+    address: str = Field("127.0.0.1", description="Listen address (0.0.0.0 behind a reverse proxy or in a container).")
+    port: int = Field(8080, ge=1, le=65535)
+    session_secret: SecretStr | None = Field(
+        None, description="Signs session cookies; use ${VAR}. Unset: a random one per start (logins end on restart)."
+    )
+    secure_cookies: bool = Field(False, description="Send cookies over HTTPS only (set true behind TLS).")
+    session_hours: float = Field(12.0, gt=0, le=24 * 30, description="A login lasts this long.")
+    page_size: int = Field(50, ge=5, le=500, description="Violations per page.")
+    users: list[WebUser] = Field(default_factory=list)
+    api_tokens: list[ApiToken] = Field(default_factory=list)
+
+
+class ReportsConfig(_Model):
+    daily_email: bool = Field(False, description="E-mail yesterday's compliance report through alerts.email.")
+    hour_utc: int = Field(6, ge=0, le=23, description="When the daily report goes out (UTC hour).")
+
+
 class LoggingConfig(_Model):
     format: Literal["text", "json"] = Field(
         "text", description="text for a terminal; json: one object per line, camera_id/event_id as fields."
@@ -276,6 +316,8 @@ class Settings(_Model):
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     analyzer: AnalyzerConfig = Field(default_factory=AnalyzerConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
 
     @field_validator("cameras")
     @classmethod

@@ -17,7 +17,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from maskwatch.config import Settings
-from storage.models import CameraStatusEvent, DeliveryAttempt, EvaluationCount, OutboxAlert, Violation, utcnow
+from storage.models import (
+    CameraStatusEvent,
+    DeliveryAttempt,
+    EvaluationCount,
+    OutboxAlert,
+    ReviewEvent,
+    Violation,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +36,18 @@ class RetentionResult:
     files: int
 
 
-def apply_retention(engine: Engine, retention_days: int, now: dt.datetime | None = None) -> RetentionResult:
-    """Delete violations older than the retention period, with their alerts and snapshot files.
+def apply_retention(
+    engine: Engine,
+    retention_days: int,
+    now: dt.datetime | None = None,
+    keep_unreviewed: bool = False,
+    snapshots_root: Path | None = None,
+) -> RetentionResult:
+    """Delete violations older than the retention period, with their alerts, reviews and snapshot
+    files, and snapshot files no violation refers to (a write whose transaction failed).
 
-    Alerts still pending are kept (with their violation) until they are delivered or dead.
+    Alerts still pending are kept (with their violation) until they are delivered or dead; with
+    `keep_unreviewed`, so are violations nobody has reviewed yet.
     """
     cutoff = (now or utcnow()) - dt.timedelta(days=retention_days)
     files = 0
@@ -40,11 +56,15 @@ def apply_retention(engine: Engine, retention_days: int, now: dt.datetime | None
         pending = select(OutboxAlert.violation_id).where(
             OutboxAlert.state == "pending", OutboxAlert.violation_id.is_not(None)
         )
-        old = s.scalars(select(Violation).where(Violation.started_at < cutoff, Violation.id.not_in(pending))).all()
+        query = select(Violation).where(Violation.started_at < cutoff, Violation.id.not_in(pending))
+        if keep_unreviewed:
+            query = query.where(Violation.review_state != "unreviewed")
+        old = s.scalars(query).all()
         ids = [v.id for v in old]
         outbox_ids = select(OutboxAlert.id).where(OutboxAlert.violation_id.in_(ids))
         s.execute(delete(DeliveryAttempt).where(DeliveryAttempt.outbox_id.in_(outbox_ids)))
         s.execute(delete(OutboxAlert).where(OutboxAlert.violation_id.in_(ids)))
+        s.execute(delete(ReviewEvent).where(ReviewEvent.violation_id.in_(ids)))
         for v in old:
             for path in (v.snapshot_path, v.crop_path):
                 try:
@@ -68,10 +88,58 @@ def apply_retention(engine: Engine, retention_days: int, now: dt.datetime | None
         )
         s.execute(delete(CameraStatusEvent).where(CameraStatusEvent.at < cutoff))
         s.execute(delete(EvaluationCount).where(EvaluationCount.hour < cutoff))
+    orphans = remove_orphans(engine, snapshots_root, (now or utcnow()) - ORPHAN_AGE) if snapshots_root else 0
     log.info(
-        "retention: removed %d violation(s) older than %d days and %d snapshot file(s)", len(ids), retention_days, files
+        "retention: removed %d violation(s) older than %d days, %d of their snapshot file(s), %d orphaned file(s)",
+        len(ids),
+        retention_days,
+        files,
+        orphans,
     )
-    return RetentionResult(len(ids), files)
+    return RetentionResult(len(ids), files + orphans)
+
+
+ORPHAN_AGE = dt.timedelta(hours=1)  # younger files may belong to a transaction still in flight
+
+
+def remove_orphans(engine: Engine, root: Path, older_than: dt.datetime) -> int:
+    """Snapshot files (and half-written .tmp files) that no violation refers to."""
+    if not root.is_dir():
+        return 0
+    with Session(engine) as s:
+        known = {
+            Path(p).resolve() for row in s.execute(select(Violation.snapshot_path, Violation.crop_path)) for p in row
+        }
+    removed = 0
+    for path in root.rglob("*"):
+        if path.suffix not in (".jpg", ".tmp") or not path.is_file() or path.resolve() in known:
+            continue
+        try:
+            if dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc) < older_than:
+                path.unlink()
+                removed += 1
+        except OSError as exc:
+            log.warning("retention: cannot remove orphaned %s: %s", path, exc)
+    return removed
+
+
+def queue_daily_report(settings: Settings, engine: Engine, now: dt.datetime | None = None) -> None:
+    """Yesterday's report (UTC) as an e-mail in the outbox: the alerts stage sends and retries it."""
+    from storage.outbox import enqueue
+    from storage.report import build_report, render_report
+
+    today = (now or utcnow()).replace(hour=0, minute=0, second=0, microsecond=0)
+    report = build_report(engine, today - dt.timedelta(days=1), today)
+    payload = {
+        "type": "report",
+        "event_key": f"report:{today.date().isoformat()}",
+        "title": f"Compliance {(today - dt.timedelta(days=1)).date().isoformat()}",
+        "text": render_report(report, "csv"),
+        "html": render_report(report, "html"),
+    }
+    with Session(engine) as s, s.begin():
+        enqueue(s, ["email"], "report", payload)
+    log.info("daily report for %s queued for e-mail", payload["title"])
 
 
 def compliance_report(engine: Engine, hours: int = 24, now: dt.datetime | None = None) -> list[dict[str, object]]:
@@ -118,10 +186,24 @@ def start_jobs(settings: Settings, engine: Engine) -> BackgroundScheduler:
         _logged(apply_retention),
         "interval",
         hours=6,
-        args=(engine, settings.snapshots.retention_days),
+        args=(
+            engine,
+            settings.snapshots.retention_days,
+            None,
+            settings.snapshots.keep_unreviewed,
+            settings.snapshots.dir,
+        ),
         id="retention",
         next_run_time=dt.datetime.now(dt.timezone.utc),
     )
     scheduler.add_job(_logged(compliance_report), "cron", minute=0, args=(engine,), id="report")
+    if settings.reports.daily_email and settings.alerts.email is not None:
+        scheduler.add_job(
+            _logged(queue_daily_report),
+            "cron",
+            hour=settings.reports.hour_utc,
+            args=(settings, engine),
+            id="daily-report",
+        )
     scheduler.start()
     return scheduler

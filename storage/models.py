@@ -87,8 +87,29 @@ class Violation(Base):
     snapshot_path: Mapped[str] = mapped_column(Text, comment="annotated full frame (JPEG)")
     crop_path: Mapped[str] = mapped_column(Text, comment="face crop (JPEG)")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    review_state: Mapped[str] = mapped_column(
+        String(16), default="unreviewed", index=True, comment="unreviewed | confirmed | false_positive"
+    )
+    review_label: Mapped[str | None] = mapped_column(
+        String(32), nullable=True, comment="the reviewer's label: the true class of the face"
+    )
+    reviewed_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     __table_args__ = (UniqueConstraint("camera_id", "track_id", name="uq_violation_track"),)
+
+
+class ReviewEvent(Base):
+    """The audit trail of reviews: who decided what about a violation, and when."""
+
+    __tablename__ = "review_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    violation_id: Mapped[int] = mapped_column(ForeignKey("violations.id"), index=True)
+    user: Mapped[str] = mapped_column(String(80))
+    state: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 def iso_utc(when: dt.datetime) -> str:
@@ -117,6 +138,10 @@ def violation_json(v: Violation, camera_name: str) -> dict[str, Any]:
         "box": v.box,
         "snapshot_path": v.snapshot_path,
         "crop_path": v.crop_path,
+        "review_state": v.review_state,
+        "review_label": v.review_label,
+        "reviewed_by": v.reviewed_by,
+        "reviewed_at": iso_utc(v.reviewed_at) if v.reviewed_at else None,
     }
 
 

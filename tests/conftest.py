@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-GUARDED_MARKERS = ("shared", "training", "service")
+GUARDED_MARKERS = ("shared", "training", "service", "browser")
 
 
 def _shared_dir() -> Path:

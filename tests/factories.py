@@ -28,7 +28,7 @@ def outbox_alert(violation_id: int | None, channel: str, **fields: Any) -> Outbo
     return OutboxAlert(violation_id=violation_id, channel=channel, **values)
 
 
-def record_violations(settings: Settings, n: int = 1, camera_id: str = "cam-1") -> None:
+def record_violations(settings: Settings, n: int = 1, camera_id: str = "cam-1", start: float = 1_790_000_000.0) -> None:
     """`n` violations recorded the way the recorder records them: rows, snapshots and outbox alerts."""
     import cv2
 
@@ -45,7 +45,7 @@ def record_violations(settings: Settings, n: int = 1, camera_id: str = "cam-1") 
     upgrade(engine)
     recorder = Recorder(settings, engine, SnapshotStore(settings.snapshots.dir))
     recorder.sync_cameras()
-    t0 = 1_790_000_000.0
+    t0 = start
     events = [
         ViolationConfirmed(
             camera_id,

@@ -1,0 +1,108 @@
+"""Review commands of the `maskwatch` CLI: the web console, password hashes, reports, and the
+export of reviewed faces for retraining."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from pathlib import Path
+from typing import Any
+
+from maskwatch.config import ConfigError, load_settings
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from storage.db import create_db_engine, upgrade
+    from storage.web.app import create_app
+
+    settings = load_settings(args.config)
+    if not settings.web.users and not settings.web.api_tokens:
+        raise ConfigError(f"{args.config}: web.users is empty: add a user (`maskwatch users hash-password`)")
+    engine = create_db_engine(settings.database.url)
+    upgrade(engine)
+    uvicorn.run(
+        create_app(settings, engine),
+        host=settings.web.address,
+        port=args.port or settings.web.port,
+        log_level="warning",
+        access_log=False,
+    )
+    return 0
+
+
+def _cmd_hash_password(_args: argparse.Namespace) -> int:
+    from storage.web.auth import hash_password
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("the passwords differ", file=sys.stderr)
+            return 1
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if len(password) < 8:
+        print("use at least 8 characters", file=sys.stderr)
+        return 1
+    print(hash_password(password))
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from storage.db import create_db_engine, upgrade
+    from storage.report import build_report, render_report
+    from storage.review import parse_since
+
+    settings = load_settings(args.config)
+    engine = create_db_engine(settings.database.url)
+    upgrade(engine)
+    until = parse_since(args.until) if args.until else None
+    report = build_report(engine, parse_since(args.since), until, args.camera)
+    engine.dispose()
+    text = render_report(report, args.format)
+    if args.out:
+        args.out.write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _cmd_export_dataset(args: argparse.Namespace) -> int:
+    from storage.db import create_db_engine, upgrade
+    from storage.export import export_reviewed
+
+    settings = load_settings(args.config)
+    engine = create_db_engine(settings.database.url)
+    upgrade(engine)
+    counts = export_reviewed(engine, args.out)
+    engine.dispose()
+    total = sum(counts.values())
+    print(f"{total} reviewed face(s) written to {args.out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("serve", help="the web console and JSON API (/api/docs)")
+    p.add_argument("--config", type=Path, required=True)
+    p.add_argument("--port", type=int, help="instead of web.port")
+    p.set_defaults(func=_cmd_serve)
+
+    users = sub.add_parser("users", help="console users").add_subparsers(dest="users_command", required=True)
+    p = users.add_parser("hash-password", help="read a password (prompt or stdin), print its hash for web.users")
+    p.set_defaults(func=_cmd_hash_password)
+
+    p = sub.add_parser("report", help="compliance per camera with denominators, busiest hours, coverage gaps")
+    p.add_argument("--config", type=Path, required=True)
+    p.add_argument("--since", default="7d", metavar="ISO|7d")
+    p.add_argument("--until", metavar="ISO|1d", help="default: now")
+    p.add_argument("--camera", metavar="ID")
+    p.add_argument("--format", choices=["csv", "json", "html"], default="csv")
+    p.add_argument("--out", type=Path, help="write here instead of standard output")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("export-dataset", help="reviewed faces in the folder-per-class layout `train` reads")
+    p.add_argument("--config", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True, metavar="DIR")
+    p.set_defaults(func=_cmd_export_dataset)

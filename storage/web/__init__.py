@@ -1,0 +1,1 @@
+"""The review console (`maskwatch serve`): server-rendered pages and a JSON API over the database."""

@@ -1,0 +1,138 @@
+"""The JSON API under /api/ (OpenAPI at /api/openapi.json): violations, reviews, stats, cameras."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from maskwatch.labels import CLASSES
+from storage.models import Camera, iso_utc, violation_json
+from storage.reviews import (
+    REVIEW_STATES,
+    ReviewError,
+    ViolationFilter,
+    compliance_stats,
+    find_violations,
+    get_violation,
+    set_review,
+)
+from storage.web.app import Console
+from storage.web.auth import Principal, check_csrf
+
+router = APIRouter(tags=["maskwatch"])
+
+
+def console(request: Request) -> Console:
+    found: Console = request.app.state.console
+    return found
+
+
+def api_user(request: Request) -> Principal:
+    who = console(request).auth.current(request)
+    if who is None:
+        raise HTTPException(status_code=401, detail="log in, or send Authorization: Bearer <token>")
+    return who
+
+
+User = Annotated[Principal, Depends(api_user)]
+
+
+def public(v: Any, camera_name: str) -> dict[str, Any]:
+    """A violation for the API: file paths become authorised URLs."""
+    data = {"id": v.id, **violation_json(v, camera_name)}
+    data.pop("snapshot_path"), data.pop("crop_path")
+    data["snapshot_url"] = f"/violations/{v.id}/image/frame"
+    data["crop_url"] = f"/violations/{v.id}/image/crop"
+    return data
+
+
+@router.get("/violations", summary="Violations, newest first, filtered and paginated")
+def list_violations(
+    request: Request,
+    _user: User,
+    camera: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    label: Literal["without_mask", "mask_incorrect"] | None = None,
+    state: Literal["unreviewed", "confirmed", "false_positive"] | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int | None, Query(ge=1, le=500, description="default: web.page_size")] = None,
+) -> dict[str, Any]:
+    c = console(request)
+    page_size = page_size or c.settings.web.page_size
+    rows, total = find_violations(c.engine, ViolationFilter(camera, since, until, label, state), page, page_size)
+    return {"total": total, "page": page, "page_size": page_size, "items": [public(v, n) for v, n in rows]}
+
+
+@router.get("/violations/{violation_id}", summary="One violation with its review history")
+def one_violation(request: Request, _user: User, violation_id: int) -> dict[str, Any]:
+    try:
+        v, name, events = get_violation(console(request).engine, violation_id)
+    except ReviewError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    history = [{"user": e.user, "state": e.state, "label": e.label, "at": iso_utc(e.at)} for e in events]
+    return {**public(v, name), "reviews": history}
+
+
+class ReviewIn(BaseModel):
+    state: Literal["confirmed", "false_positive", "unreviewed"] = Field(description=", ".join(REVIEW_STATES))
+    label: Literal["with_mask", "without_mask", "mask_incorrect"] | None = Field(
+        None, description=f"the face's true class ({', '.join(CLASSES)}); for false positives default with_mask"
+    )
+
+
+@router.post("/violations/{violation_id}/review", summary="Confirm a violation or dismiss it (reviewers)")
+def review(request: Request, user: User, violation_id: int, body: ReviewIn) -> dict[str, Any]:
+    if not user.can_review:
+        raise HTTPException(status_code=403, detail=f"{user.name} is a viewer; reviewing needs the reviewer role")
+    if not request.headers.get("authorization"):  # a browser session: the CSRF header is required
+        check_csrf(request, request.headers.get("x-csrf-token"))
+    try:
+        v = set_review(console(request).engine, violation_id, user.name, body.state, body.label)
+    except ReviewError as exc:
+        raise HTTPException(status_code=404 if "no violation" in str(exc) else 422, detail=str(exc)) from None
+    return {"id": v.id, "review_state": v.review_state, "review_label": v.review_label, "reviewed_by": v.reviewed_by}
+
+
+@router.get("/stats", summary="Compliance per camera and hour or day, with denominators")
+def stats(
+    request: Request,
+    _user: User,
+    since: dt.datetime,
+    until: dt.datetime | None = None,
+    camera: str | None = None,
+    bucket: Literal["hour", "day"] = "day",
+) -> dict[str, Any]:
+    until = until or dt.datetime.now(dt.timezone.utc)
+    result = compliance_stats(console(request).engine, _utc(since), _utc(until), camera, bucket)
+    return {
+        "rows": [r.to_json() for r in result.rows],
+        "totals": [t.to_json() | {"bucket": None} for t in result.totals().values()],
+    }
+
+
+@router.get("/cameras", summary="Cameras and their current state")
+def cameras(request: Request, _user: User) -> list[dict[str, Any]]:
+    with Session(console(request).engine) as s:
+        return [
+            {
+                "id": c.id,
+                "name": c.name,
+                "state": c.state,
+                "detail": c.detail,
+                "down_since": iso_utc(c.down_since) if c.down_since else None,
+                "frames_sent": c.frames_sent,
+                "frames_dropped": c.frames_dropped,
+                "reported_at": iso_utc(c.updated_at),
+            }
+            for c in s.scalars(select(Camera).order_by(Camera.id))
+        ]
+
+
+def _utc(when: dt.datetime) -> dt.datetime:
+    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)

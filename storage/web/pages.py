@@ -1,0 +1,232 @@
+"""Server-rendered pages: log in, the violation list and page, reviews, cameras, dashboard."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.cameras import coverage_gaps
+from storage.models import Camera, CameraStatusEvent, utcnow
+from storage.reviews import (
+    Bucket,
+    ReviewError,
+    ViolationFilter,
+    compliance_stats,
+    find_violations,
+    get_violation,
+    set_review,
+)
+from storage.web.app import Console
+from storage.web.auth import Principal, check_csrf, csrf_token
+
+router = APIRouter(include_in_schema=False)
+LABELS = {"without_mask": "No mask", "mask_incorrect": "Mask worn wrong", "with_mask": "Mask on"}
+STATES = {"unreviewed": "Unreviewed", "confirmed": "Confirmed", "false_positive": "False positive"}
+
+
+def console(request: Request) -> Console:
+    found: Console = request.app.state.console
+    return found
+
+
+def page_user(request: Request) -> Principal:
+    return console(request).page_user(request)
+
+
+User = Annotated[Principal, Depends(page_user)]
+
+
+def render(request: Request, template: str, user: Principal | None, **context: Any) -> HTMLResponse:
+    return console(request).templates.TemplateResponse(
+        request,
+        template,
+        {"user": user, "csrf": csrf_token(request), "labels": LABELS, "states": STATES, **context},
+    )
+
+
+def _day(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text).replace(tzinfo=dt.timezone.utc)
+    except ValueError:
+        raise HTTPException(status_code=422, detail=f"not a date: {text!r} (use YYYY-MM-DD)") from None
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/violations", error: str = "") -> HTMLResponse:
+    return render(request, "login.html", None, next=next if next.startswith("/") else "/violations", error=error)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    csrf: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/violations",
+) -> Response:
+    check_csrf(request, csrf)
+    who = console(request).auth.login(username, password)
+    if who is None:
+        return render(request, "login.html", None, next=next, error="Wrong user name or password.")
+    console(request).auth.start_session(request, who)
+    return RedirectResponse(next if next.startswith("/") and not next.startswith("//") else "/violations", 303)
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: Annotated[str, Form()]) -> Response:
+    check_csrf(request, csrf)
+    request.session.clear()
+    return RedirectResponse("/login", 303)
+
+
+@router.get("/")
+def home() -> Response:
+    return RedirectResponse("/violations", 303)
+
+
+@router.get("/violations")
+def violations(
+    request: Request,
+    user: User,
+    camera: str = "",
+    label: str = "",
+    state: str = "",
+    since: str = "",
+    until: str = "",
+    page: int = 1,
+) -> HTMLResponse:
+    c = console(request)
+    end = _day(until)
+    flt = ViolationFilter(
+        camera or None, _day(since), end + dt.timedelta(days=1) if end else None, label or None, state or None
+    )
+    size = c.settings.web.page_size
+    rows, total = find_violations(c.engine, flt, max(page, 1), size)
+    with Session(c.engine) as s:
+        cameras = list(s.scalars(select(Camera).order_by(Camera.name)))
+    query = {"camera": camera, "label": label, "state": state, "since": since, "until": until}
+    pages = max(1, -(-total // size))
+    return render(
+        request,
+        "violations.html",
+        user,
+        rows=rows,
+        total=total,
+        page=max(page, 1),
+        pages=pages,
+        cameras=cameras,
+        query=query,
+        qs=lambda p: urlencode({**{k: v for k, v in query.items() if v}, "page": p}),
+    )
+
+
+@router.get("/violations/{violation_id}")
+def violation(request: Request, user: User, violation_id: int) -> HTMLResponse:
+    try:
+        v, camera_name, events = get_violation(console(request).engine, violation_id)
+    except ReviewError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    return render(request, "violation.html", user, v=v, camera_name=camera_name, events=events)
+
+
+@router.post("/violations/{violation_id}/review")
+def review(
+    request: Request,
+    user: User,
+    violation_id: int,
+    state: Annotated[str, Form()],
+    csrf: Annotated[str, Form()],
+    label: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, csrf)
+    if not user.can_review:
+        raise HTTPException(status_code=403, detail="viewers cannot review; ask for the reviewer role")
+    try:
+        set_review(console(request).engine, violation_id, user.name, state, label or None)
+    except ReviewError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from None
+    return RedirectResponse(f"/violations/{violation_id}", 303)
+
+
+@router.get("/violations/{violation_id}/image/{kind}")
+def image(request: Request, _user: User, violation_id: int, kind: str) -> Response:
+    """Snapshots only through here: the path comes from the database, never from the request."""
+    if kind not in ("frame", "crop"):
+        raise HTTPException(status_code=404)
+    c = console(request)
+    try:
+        v, _, _ = get_violation(c.engine, violation_id)
+    except ReviewError:
+        raise HTTPException(status_code=404) from None
+    path = Path(v.snapshot_path if kind == "frame" else v.crop_path).resolve()
+    if not path.is_relative_to(c.snapshots_root) or not path.is_file():
+        raise HTTPException(status_code=404, detail="snapshot not available (removed by retention?)")
+    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.get("/cameras")
+def cameras(request: Request, user: User) -> HTMLResponse:
+    with Session(console(request).engine) as s:
+        rows = list(s.scalars(select(Camera).order_by(Camera.name)))
+    return render(request, "cameras.html", user, cameras=rows)
+
+
+@router.get("/cameras/{camera_id}")
+def camera(request: Request, user: User, camera_id: str, days: int = 7) -> HTMLResponse:
+    c = console(request)
+    with Session(c.engine) as s:
+        cam = s.get(Camera, camera_id)
+        if cam is None:
+            raise HTTPException(status_code=404, detail=f"no camera {camera_id!r}")
+        events = list(
+            s.scalars(
+                select(CameraStatusEvent)
+                .where(CameraStatusEvent.camera_id == camera_id)
+                .order_by(CameraStatusEvent.at.desc())
+                .limit(50)
+            )
+        )
+    since = utcnow() - dt.timedelta(days=days)
+    gaps = [g for g in coverage_gaps(c.engine, since, camera_id=camera_id) if g.seconds is None or g.seconds >= 1]
+    return render(request, "camera.html", user, cam=cam, events=events, gaps=gaps, days=days)
+
+
+@router.get("/dashboard")
+def dashboard(request: Request, user: User, days: int = 7, camera: str = "", bucket: str = "day") -> HTMLResponse:
+    c = console(request)
+    days = min(max(days, 1), 366)
+    bucket_kind: Bucket = "hour" if bucket == "hour" and days <= 2 else "day"  # at most 48 hourly bars
+    until = utcnow()
+    stats = compliance_stats(c.engine, until - dt.timedelta(days=days), until, camera or None, bucket_kind)
+    with Session(c.engine) as s:
+        names = {cam.id: cam.name for cam in s.scalars(select(Camera))}
+    step = dt.timedelta(hours=1) if bucket_kind == "hour" else dt.timedelta(days=1)
+    last = until.replace(minute=0, second=0, microsecond=0)
+    if bucket_kind == "day":
+        last = last.replace(hour=0)
+    count = days * 24 if bucket_kind == "hour" else days
+    buckets = [last - step * (count - 1 - i) for i in range(count)]
+    by_key = {(r.camera_id, r.bucket): r for r in stats.rows}
+    series = {cam: [(b, by_key.get((cam, b))) for b in buckets] for cam in stats.totals()}
+    peak = max([1] + [r.people for r in stats.rows] + [r.violations for r in stats.rows])
+    return render(
+        request,
+        "dashboard.html",
+        user,
+        series=series,
+        peak=peak,
+        totals=stats.totals(),
+        names=names,
+        days=days,
+        camera=camera,
+        bucket=bucket_kind,
+    )

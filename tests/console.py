@@ -1,0 +1,107 @@
+"""A real console server for the tests: uvicorn on 127.0.0.1 over a seeded database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from maskwatch.config import Settings, parse_settings
+from storage.db import create_db_engine, upgrade
+from storage.models import Camera, CameraStatusEvent, EvaluationCount, Violation
+from storage.web.app import create_app
+from storage.web.auth import hash_password
+from tests.factories import record_violations
+
+PASSWORDS = {"rita": "reviewer-pass-1", "victor": "viewer-pass-1"}
+TOKENS = {"review-bot": "review-token-0123456789", "read-bot": "viewer-token-0123456789"}
+
+
+@dataclass
+class ConsoleServer:
+    url: str
+    settings: Settings
+
+
+def console_settings(database_url: str, tmp_path: Path) -> Settings:
+    return parse_settings(
+        {
+            "cameras": [
+                {"id": "cam-1", "name": "Entrance", "url": "rtsp://127.0.0.1/a"},
+                {"id": "cam-2", "name": "Platform 2", "url": "rtsp://127.0.0.1/b"},
+            ],
+            "database": {"url": database_url},
+            "snapshots": {"dir": str(tmp_path / "snaps")},
+            "web": {
+                "session_secret": "test-session-secret-0123456789",
+                "page_size": 5,
+                "users": [
+                    {"name": "rita", "password_hash": hash_password(PASSWORDS["rita"]), "role": "reviewer"},
+                    {"name": "victor", "password_hash": hash_password(PASSWORDS["victor"]), "role": "viewer"},
+                ],
+                "api_tokens": [
+                    {"name": "review-bot", "token": TOKENS["review-bot"], "role": "reviewer"},
+                    {"name": "read-bot", "token": TOKENS["read-bot"], "role": "viewer"},
+                ],
+            },
+        }
+    )
+
+
+def seed(settings: Settings) -> None:
+    """7 violations at the entrance (recorded like the recorder does), people counts, an outage."""
+    record_violations(settings, n=7, camera_id="cam-1", start=dt.datetime.now(dt.timezone.utc).timestamp() - 7200)
+    engine = create_db_engine(settings.database.url)
+    hour = dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=2)
+    with Session(engine) as s, s.begin():
+        if s.get(Camera, "cam-2") is None:
+            s.add(Camera(id="cam-2", name="Platform 2", url="rtsp://127.0.0.1/b", state="online"))
+        s.flush()
+        # The recorder counted the violations; the people evaluated at the entrance are 20.
+        rows = list(s.scalars(select(EvaluationCount).where(EvaluationCount.camera_id == "cam-1")))
+        for i, row in enumerate(rows):
+            row.people = 20 if i == 0 else 0
+        s.add(EvaluationCount(camera_id="cam-2", hour=hour, people=12, violations=0, frames=500))
+        down = hour + dt.timedelta(minutes=10)
+        s.add(CameraStatusEvent(camera_id="cam-2", state="offline", detail="connection refused", at=down))
+        s.add(CameraStatusEvent(camera_id="cam-2", state="online", detail="", at=down + dt.timedelta(minutes=15)))
+        s.execute(update(Violation).where(Violation.id == 2).values(label="mask_incorrect"))
+    engine.dispose()
+
+
+@contextmanager
+def running_console(settings: Settings) -> Iterator[ConsoleServer]:
+    engine = create_db_engine(settings.database.url)
+    upgrade(engine)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "console did not start"
+        time.sleep(0.05)
+    try:
+        yield ConsoleServer(f"http://127.0.0.1:{port}", settings)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        engine.dispose()
+
+
+def bearer(name: str) -> dict[str, Any]:
+    return {"Authorization": f"Bearer {TOKENS[name]}"}

@@ -1,0 +1,129 @@
+"""The console in a real headless Chromium (Debian's chromium + chromedriver, driven by
+Selenium): log in, filter, open a violation and see its snapshot, dismiss it as a false
+positive, watch the dashboard change, and be refused without a login. Screenshots go to
+runs/screenshots/ for a person to look at."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.console import PASSWORDS, ConsoleServer, console_settings, running_console, seed
+
+pytestmark = [pytest.mark.browser, pytest.mark.service, pytest.mark.slow]
+
+SHOTS = Path(__file__).resolve().parent.parent / "runs" / "screenshots"
+
+
+@pytest.fixture()
+def browser() -> Iterator[Any]:
+    chromium, driver = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver")
+    if not (Path(chromium).exists() and driver):
+        pytest.skip("Debian's chromium and chromium-driver are not installed (apt install chromium chromium-driver)")
+    os.environ["SE_OFFLINE"] = "true"  # never let Selenium Manager try to download a browser
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
+        options.add_argument(arg)
+    drv = webdriver.Chrome(service=Service(driver), options=options)
+    drv.implicitly_wait(5)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    yield drv
+    drv.quit()
+
+
+@pytest.fixture()
+def console(postgres_url: str, tmp_path: Path) -> Iterator[ConsoleServer]:
+    settings = console_settings(postgres_url, tmp_path)
+    seed(settings)
+    with running_console(settings) as server:
+        yield server
+
+
+def shot(drv: Any, name: str) -> None:
+    drv.save_screenshot(str(SHOTS / f"{name}.png"))
+
+
+def test_review_flow_in_a_real_browser(browser: Any, console: ConsoleServer) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    drv = browser
+    drv.get(f"{console.url}/violations")
+    assert "/login" in drv.current_url  # refused without a login
+    shot(drv, "1-login")
+    drv.find_element(By.ID, "username").send_keys("rita")
+    drv.find_element(By.ID, "password").send_keys(PASSWORDS["rita"])
+    drv.find_element(By.ID, "login").click()
+    WebDriverWait(drv, 10).until(lambda d: d.current_url.endswith("/violations"))
+    assert len(drv.find_elements(By.CSS_SELECTOR, "#violations .item")) == 5  # a page of 5 out of 7
+    first_thumb = drv.find_element(By.CSS_SELECTOR, ".thumb")
+    WebDriverWait(drv, 10).until(lambda d: first_thumb.get_property("naturalWidth") > 0)  # the face crop loaded
+    shot(drv, "2-violations")
+
+    Select(drv.find_element(By.ID, "f-label")).select_by_value("mask_incorrect")
+    drv.find_element(By.ID, "apply").click()
+    WebDriverWait(drv, 10).until(lambda d: "label=mask_incorrect" in d.current_url)
+    items = drv.find_elements(By.CSS_SELECTOR, "#violations .item")
+    assert len(items) == 1 and "Mask worn wrong" in items[0].text
+    shot(drv, "3-filtered")
+
+    drv.get(f"{console.url}/dashboard")
+    entrance = drv.find_element(By.CSS_SELECTOR, '#totals tr[data-camera="cam-1"]')
+    assert entrance.find_element(By.CLASS_NAME, "compliance").text == "65.0 %"
+    assert entrance.find_element(By.CLASS_NAME, "violations").text == "7"
+    shot(drv, "4-dashboard-before")
+
+    drv.get(f"{console.url}/violations")
+    drv.find_elements(By.CSS_SELECTOR, "#violations .item a")[0].click()
+    WebDriverWait(drv, 10).until(lambda d: "/violations/" in d.current_url)
+    snapshot = drv.find_element(By.ID, "snapshot")
+    WebDriverWait(drv, 10).until(lambda d: snapshot.get_property("naturalWidth") > 0)
+    assert snapshot.get_property("naturalWidth") == 1280  # the annotated frame, served through the app
+    assert drv.find_element(By.ID, "review-state").text == "Unreviewed"
+    shot(drv, "5-violation")
+    drv.find_element(By.ID, "false-positive").click()
+    WebDriverWait(drv, 10).until(lambda d: d.find_element(By.ID, "review-state").text == "False positive")
+    assert "False positive by rita" in drv.page_source
+    shot(drv, "6-dismissed")
+
+    drv.get(f"{console.url}/dashboard")
+    entrance = drv.find_element(By.CSS_SELECTOR, '#totals tr[data-camera="cam-1"]')
+    assert entrance.find_element(By.CLASS_NAME, "compliance").text == "70.0 %"
+    assert entrance.find_element(By.CLASS_NAME, "dismissed").text == "1"
+    shot(drv, "7-dashboard-after")
+
+    drv.get(f"{console.url}/cameras/cam-2")
+    assert "connection refused" in drv.page_source
+    shot(drv, "8-camera")
+
+    drv.find_element(By.CSS_SELECTOR, ".who button").click()  # log out
+    WebDriverWait(drv, 10).until(lambda d: "/login" in d.current_url)
+    drv.get(f"{console.url}/dashboard")
+    assert "/login" in drv.current_url
+
+
+def test_viewers_see_but_cannot_review(browser: Any, console: ConsoleServer) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    drv = browser
+    drv.get(f"{console.url}/login")
+    drv.find_element(By.ID, "username").send_keys("victor")
+    drv.find_element(By.ID, "password").send_keys(PASSWORDS["victor"])
+    drv.find_element(By.ID, "login").click()
+    WebDriverWait(drv, 10).until(lambda d: d.current_url.endswith("/violations"))
+    drv.get(f"{console.url}/violations/1")
+    assert not drv.find_elements(By.ID, "false-positive")
+    assert "reviewing needs the reviewer role" in drv.page_source
+    drv.set_window_size(390, 844)  # a phone
+    drv.get(f"{console.url}/violations")
+    shot(drv, "9-phone")
