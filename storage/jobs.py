@@ -88,7 +88,7 @@ def apply_retention(
         )
         s.execute(delete(CameraStatusEvent).where(CameraStatusEvent.at < cutoff))
         s.execute(delete(EvaluationCount).where(EvaluationCount.hour < cutoff))
-    orphans = remove_orphans(engine, snapshots_root, (now or utcnow()) - ORPHAN_AGE) if snapshots_root else 0
+    orphans = remove_orphans(engine, snapshots_root, utcnow() - ORPHAN_AGE) if snapshots_root else 0
     log.info(
         "retention: removed %d violation(s) older than %d days, %d of their snapshot file(s), %d orphaned file(s)",
         len(ids),

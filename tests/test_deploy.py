@@ -20,7 +20,14 @@ from maskwatch.config import Settings, load_settings
 
 REPO = Path(__file__).resolve().parent.parent
 DEPLOY = REPO / "deploy"
-SECRETS = ("CAM_PASSWORD", "PG_PASSWORD", "WEBHOOK_SECRET", "SMTP_PASSWORD")
+SECRETS = (
+    "CAM_PASSWORD",
+    "PG_PASSWORD",
+    "WEBHOOK_SECRET",
+    "SMTP_PASSWORD",
+    "WEB_SESSION_SECRET",
+    "WEB_ADMIN_PASSWORD_HASH",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -63,7 +70,8 @@ def test_compose_services_run_real_commands_on_a_valid_config() -> None:
     for name in ("redis", "postgres"):
         assert services[name]["healthcheck"]["test"]
     stages = {n: s for n, s in services.items() if s.get("image") == "maskwatch:latest"}
-    assert set(stages) == {"migrate", "ingest", "infer", "record", "alerts"}
+    assert set(stages) == {"migrate", "ingest", "infer", "record", "alerts", "web"}
+    assert services["web"]["ports"] == ["8080:8080"]
     for name, svc in stages.items():
         assert_maskwatch_command(svc["command"])
         conditions = {dep: spec["condition"] for dep, spec in svc["depends_on"].items()}
@@ -94,7 +102,8 @@ def _kustomize(path: Path) -> list[dict[str, Any]]:
 def test_kubernetes_manifests(overlay: str, tmp_path: Path) -> None:
     docs = _kustomize(DEPLOY / "k8s" / overlay)
     kinds = [d["kind"] for d in docs]
-    assert kinds.count("Deployment") == 4 and "Job" in kinds and "PodDisruptionBudget" in kinds
+    assert kinds.count("Deployment") == 5 and "Job" in kinds and "PodDisruptionBudget" in kinds
+    assert "Service" in kinds and "Ingress" in kinds
     if overlay == "base":
         assert "HorizontalPodAutoscaler" in kinds and "ScaledObject" not in kinds
     else:
@@ -113,7 +122,11 @@ def test_kubernetes_manifests(overlay: str, tmp_path: Path) -> None:
         assert container["args"][-1] == "/etc/maskwatch/maskwatch.yaml"
         assert container["resources"]["requests"] and container["resources"]["limits"]
         assert container["envFrom"] == [{"secretRef": {"name": "maskwatch-secrets"}}]
-        if d["kind"] == "Deployment":
+        if d["kind"] == "Deployment" and container["args"][0] == "serve":
+            ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+            assert ports["http"] == settings.web.port and settings.web.address == "0.0.0.0"
+            assert container["livenessProbe"]["httpGet"]["path"] == "/login"
+        elif d["kind"] == "Deployment":
             ports = {p["name"]: p["containerPort"] for p in container["ports"]}
             assert ports["metrics"] == settings.metrics.port
             assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
