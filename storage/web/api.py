@@ -21,15 +21,10 @@ from storage.reviews import (
     get_violation,
     set_review,
 )
-from storage.web.app import Console
+from storage.web.app import console
 from storage.web.auth import Principal, check_csrf
 
 router = APIRouter(tags=["maskwatch"])
-
-
-def console(request: Request) -> Console:
-    found: Console = request.app.state.console
-    return found
 
 
 def api_user(request: Request) -> Principal:

@@ -39,6 +39,12 @@ class Console:
         return who
 
 
+def console(request: Request) -> Console:
+    """The Console of the app serving `request`."""
+    found: Console = request.app.state.console
+    return found
+
+
 def create_app(settings: Settings, engine: Engine) -> FastAPI:
     from storage.web import api, pages
 

@@ -23,17 +23,12 @@ from storage.reviews import (
     get_violation,
     set_review,
 )
-from storage.web.app import Console
+from storage.web.app import console
 from storage.web.auth import Principal, check_csrf, csrf_token
 
 router = APIRouter(include_in_schema=False)
 LABELS = {"without_mask": "No mask", "mask_incorrect": "Mask worn wrong", "with_mask": "Mask on"}
 STATES = {"unreviewed": "Unreviewed", "confirmed": "Confirmed", "false_positive": "False positive"}
-
-
-def console(request: Request) -> Console:
-    found: Console = request.app.state.console
-    return found
 
 
 def page_user(request: Request) -> Principal:
