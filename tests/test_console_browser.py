@@ -48,13 +48,21 @@ def console(postgres_url: str, tmp_path: Path) -> Iterator[ConsoleServer]:
         yield server
 
 
+def wait(drv: Any, condition: Any) -> None:
+    """Until `condition(driver)` holds; elements of the page being left may go stale meanwhile."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(drv, 10, ignored_exceptions=[StaleElementReferenceException]).until(condition)
+
+
 def shot(drv: Any, name: str) -> None:
     drv.save_screenshot(str(SHOTS / f"{name}.png"))
 
 
 def test_review_flow_in_a_real_browser(browser: Any, console: ConsoleServer) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select, WebDriverWait
+    from selenium.webdriver.support.ui import Select
 
     drv = browser
     drv.get(f"{console.url}/violations")
@@ -63,15 +71,15 @@ def test_review_flow_in_a_real_browser(browser: Any, console: ConsoleServer) -> 
     drv.find_element(By.ID, "username").send_keys("rita")
     drv.find_element(By.ID, "password").send_keys(PASSWORDS["rita"])
     drv.find_element(By.ID, "login").click()
-    WebDriverWait(drv, 10).until(lambda d: d.current_url.endswith("/violations"))
+    wait(drv, lambda d: d.current_url.endswith("/violations"))
     assert len(drv.find_elements(By.CSS_SELECTOR, "#violations .item")) == 5  # a page of 5 out of 7
     first_thumb = drv.find_element(By.CSS_SELECTOR, ".thumb")
-    WebDriverWait(drv, 10).until(lambda d: first_thumb.get_property("naturalWidth") > 0)  # the face crop loaded
+    wait(drv, lambda d: first_thumb.get_property("naturalWidth") > 0)  # the face crop loaded
     shot(drv, "2-violations")
 
     Select(drv.find_element(By.ID, "f-label")).select_by_value("mask_incorrect")
     drv.find_element(By.ID, "apply").click()
-    WebDriverWait(drv, 10).until(lambda d: "label=mask_incorrect" in d.current_url)
+    wait(drv, lambda d: "label=mask_incorrect" in d.current_url)
     items = drv.find_elements(By.CSS_SELECTOR, "#violations .item")
     assert len(items) == 1 and "Mask worn wrong" in items[0].text
     shot(drv, "3-filtered")
@@ -84,14 +92,14 @@ def test_review_flow_in_a_real_browser(browser: Any, console: ConsoleServer) -> 
 
     drv.get(f"{console.url}/violations")
     drv.find_elements(By.CSS_SELECTOR, "#violations .item a")[0].click()
-    WebDriverWait(drv, 10).until(lambda d: "/violations/" in d.current_url)
+    wait(drv, lambda d: "/violations/" in d.current_url)
     snapshot = drv.find_element(By.ID, "snapshot")
-    WebDriverWait(drv, 10).until(lambda d: snapshot.get_property("naturalWidth") > 0)
+    wait(drv, lambda d: snapshot.get_property("naturalWidth") > 0)
     assert snapshot.get_property("naturalWidth") == 1280  # the annotated frame, served through the app
     assert drv.find_element(By.ID, "review-state").text == "Unreviewed"
     shot(drv, "5-violation")
     drv.find_element(By.ID, "false-positive").click()
-    WebDriverWait(drv, 10).until(lambda d: d.find_element(By.ID, "review-state").text == "False positive")
+    wait(drv, lambda d: d.find_element(By.ID, "review-state").text == "False positive")
     assert "False positive by rita" in drv.page_source
     shot(drv, "6-dismissed")
 
@@ -106,21 +114,20 @@ def test_review_flow_in_a_real_browser(browser: Any, console: ConsoleServer) -> 
     shot(drv, "8-camera")
 
     drv.find_element(By.CSS_SELECTOR, ".who button").click()  # log out
-    WebDriverWait(drv, 10).until(lambda d: "/login" in d.current_url)
+    wait(drv, lambda d: "/login" in d.current_url)
     drv.get(f"{console.url}/dashboard")
     assert "/login" in drv.current_url
 
 
 def test_viewers_see_but_cannot_review(browser: Any, console: ConsoleServer) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     drv = browser
     drv.get(f"{console.url}/login")
     drv.find_element(By.ID, "username").send_keys("victor")
     drv.find_element(By.ID, "password").send_keys(PASSWORDS["victor"])
     drv.find_element(By.ID, "login").click()
-    WebDriverWait(drv, 10).until(lambda d: d.current_url.endswith("/violations"))
+    wait(drv, lambda d: d.current_url.endswith("/violations"))
     drv.get(f"{console.url}/violations/1")
     assert not drv.find_elements(By.ID, "false-positive")
     assert "reviewing needs the reviewer role" in drv.page_source
