@@ -41,7 +41,7 @@ FACES_PER_FRAME = Histogram("maskwatch_faces_per_frame", "Faces found per frame"
 RESULT_LATENCY = Histogram(
     "maskwatch_result_latency_seconds",
     "Capture to result published (queueing + inference)",
-    buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+    buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60),
 )
 BATCH_SECONDS = Histogram(
     "maskwatch_inference_batch_seconds",

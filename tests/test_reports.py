@@ -10,12 +10,13 @@ import os
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.channels import email_message
 from maskwatch.cli import main
-from maskwatch.config import EmailConfig
+from maskwatch.config import EmailConfig, Settings
 from storage.db import create_db_engine
 from storage.jobs import apply_retention, queue_daily_report
 from storage.models import OutboxAlert, Violation
@@ -23,7 +24,7 @@ from storage.reviews import set_review
 from tests.console import console_settings, seed
 
 
-def write_config(settings, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+def write_config(settings: Settings, tmp_path: Path) -> Path:
     path = tmp_path / "c.yaml"
     data = settings.model_dump(mode="json")
     data["web"] = {}  # hashes and tokens are secrets: the report commands do not need them
@@ -31,7 +32,9 @@ def write_config(settings, tmp_path: Path) -> Path:  # type: ignore[no-untyped-d
     return path
 
 
-def test_report_formats_with_denominators_and_gaps(database_url: str, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_report_formats_with_denominators_and_gaps(
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     settings = console_settings(database_url, tmp_path)
     seed(settings)
     engine = create_db_engine(settings.database.url)
@@ -65,7 +68,8 @@ def test_daily_report_goes_out_as_an_email(database_url: str, tmp_path: Path) ->
     assert row.channel == "email"
     msg = email_message(EmailConfig(host="h", sender="a@b.c", recipients=["d@e.f"]), row.payload)
     assert msg["Subject"].startswith("[maskwatch] Compliance ")
-    assert "cam-1,Entrance,20,7,0,65.0" in msg.get_body(("plain",)).get_content()
+    plain = msg.get_body(("plain",))
+    assert plain is not None and "cam-1,Entrance,20,7,0,65.0" in plain.get_content()
 
 
 def test_retention_keeps_unreviewed_and_removes_orphans(database_url: str, tmp_path: Path) -> None:

@@ -1,0 +1,39 @@
+"""The pipeline benchmark: its arithmetic, and one short real run (1 RTSP camera, all stages)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from maskwatch.loadbench import _quantile
+
+
+def test_quantiles_interpolate_inside_the_bucket() -> None:
+    # 10 observations: 4 at most 0.1 s, 8 at most 0.5 s, all at most 1 s.
+    buckets = {0.1: 4.0, 0.5: 8.0, 1.0: 10.0, math.inf: 10.0}
+    assert _quantile(buckets, 0.4) == pytest.approx(0.1)
+    assert _quantile(buckets, 0.6) == pytest.approx(0.3)  # halfway from 0.1 to 0.5
+    assert _quantile(buckets, 0.9) == pytest.approx(0.75)
+    assert _quantile({0.1: 0.0, math.inf: 0.0}, 0.5) is None
+
+
+@pytest.mark.service
+@pytest.mark.shared
+@pytest.mark.slow
+def test_one_camera_through_the_whole_pipeline(shared: Path, redis_url: str, tmp_path: Path) -> None:
+    from maskwatch.config import parse_settings
+    from maskwatch.loadbench import bench_clip, measure
+
+    model = shared / "weights" / "face_detection_yunet_2023mar.onnx"
+    settings = parse_settings(
+        {"queue": {"url": redis_url}, "analyzer": {"detector": {"backend": "yunet", "model_path": str(model)}}}
+    )
+    clip = bench_clip(shared / "videos" / "woman-with-mask.mp4", tmp_path)
+    result = measure(settings, clip, cameras=1, sample_fps=2, duration=6, workers=1, warmup=10)
+    assert result.sustained, result
+    assert 1.5 <= result.offered_fps <= 2.5 and abs(result.processed_fps - result.offered_fps) <= 0.5
+    assert result.p95_result_latency_s is not None and result.p95_result_latency_s < 2
+    assert set(result.cpu_by_stage) == {"ingest", "infer", "record", "rtsp-server"}
+    assert all(mb > 10 for mb in result.peak_rss_mb.values())
