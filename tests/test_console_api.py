@@ -64,6 +64,8 @@ def test_list_filters_and_pages(console: ConsoleServer) -> None:
         assert c.get("/api/violations", params={"label": "mask_incorrect"}).json()["total"] == 1
         assert c.get("/api/violations", params={"camera": "cam-2"}).json()["total"] == 0
         assert c.get("/api/violations", params={"state": "unreviewed"}).json()["total"] == 7
+        assert c.get("/api/violations", params={"since": "2000-01-01T00:00:00"}).json()["total"] == 7  # naive: UTC
+        assert c.get("/api/violations", params={"until": "2000-01-01T00:00:00Z"}).json()["total"] == 0
         one = c.get("/api/violations/3").json()
         assert one["camera_name"] == "Entrance" and one["snapshot_url"] == "/violations/3/image/frame"
         assert "snapshot_path" not in one  # no file system paths through the API

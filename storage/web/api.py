@@ -60,7 +60,8 @@ def list_violations(
 ) -> dict[str, Any]:
     c = console(request)
     page_size = page_size or c.settings.web.page_size
-    rows, total = find_violations(c.engine, ViolationFilter(camera, since, until, label, state), page, page_size)
+    window = (_utc(since) if since else None, _utc(until) if until else None)  # no zone given: UTC
+    rows, total = find_violations(c.engine, ViolationFilter(camera, *window, label, state), page, page_size)
     return {"total": total, "page": page, "page_size": page_size, "items": [public(v, n) for v, n in rows]}
 
 
