@@ -45,9 +45,13 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-## bench: single-core speed of the classifier and of detect on a 1280x720 frame
+## bench: single-core speeds (classifier per face, detect per 1280x720 frame), then the whole
+## pipeline with 4 RTSP cameras on loopback (about 2 minutes in all; see `maskwatch bench --help`)
+YUNET := ../shared/weights/face_detection_yunet_2023mar.onnx
 bench: setup
-	OMP_NUM_THREADS=1 $(BIN)/maskwatch bench --detector-model ../shared/weights/face_detection_yunet_2023mar.onnx
+	OMP_NUM_THREADS=1 $(BIN)/maskwatch bench --detector-model $(YUNET)
+	$(BIN)/maskwatch bench --cameras 4 --duration 20 --warmup 15 --sample-fps 1 \
+		--detector yunet --detector-model $(YUNET) --json runs/bench/pipeline.json
 
 ## evaluate: scene-level metrics on the ILC test split (needs ../shared)
 evaluate: setup

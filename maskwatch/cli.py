@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -103,7 +102,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     import cv2
 
     if args.cameras:
-        return _bench_pipeline(args)
+        from maskwatch.cli_bench import bench_pipeline
+
+        return bench_pipeline(args, _settings_with_detector(args))
     if args.scale_out:
         from inference.scale_bench import run_scale_bench
 
@@ -137,35 +138,6 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     frame = cv2.resize(frame, (1280, 720))
     for line in run_bench(base, frame, yunet):
         print(line)
-    return 0
-
-
-def _bench_pipeline(args: argparse.Namespace) -> int:
-    import json
-
-    from maskwatch.loadbench import bench_clip, measure, table
-
-    settings = _settings_with_detector(args)
-    settings = settings.model_copy(update={"queue": settings.queue.model_copy(update={"url": args.redis})})
-    clip = bench_clip(args.clip, Path("runs/bench"))
-    workers = args.infer_processes or os.cpu_count() or 1
-    results = []
-    counts = [args.cameras]
-    if args.find_max:  # ramp up until a load is not sustained
-        counts = [k for k in (1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64) if k <= args.cameras] or [args.cameras]
-    for k in counts:
-        print(f"# {k} camera(s): {args.warmup:g} s warm-up, {args.duration:g} s measured", file=sys.stderr, flush=True)
-        result = measure(settings, clip, k, args.sample_fps, args.duration, workers, args.warmup)
-        results.append(result)
-        if args.find_max and not result.sustained:
-            break
-    for line in table(results):
-        print(line)
-    best = max((r.cameras for r in results if r.sustained), default=0)
-    print(f"max cameras sustained: {best} ({settings.analyzer.detector.backend}, {workers} inference process(es))")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"max_sustained": best, "runs": [r.to_json() for r in results]}, indent=1))
     return 0
 
 
@@ -299,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--redis", default="redis://127.0.0.1:6379/13", help="with --cameras: a Redis db it may flush")
     p.add_argument("--json", type=Path, metavar="OUT", help="with --cameras: write the results as JSON")
     p.add_argument("--infer-processes", type=int, help="with --cameras: inference processes (default: one per core)")
+    p.add_argument("--baseline", action="store_true", help="with --cameras: also the naive OpenCV + Keras scripts")
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("run", help="all stages in one process (embedded or production URLs from the config)")

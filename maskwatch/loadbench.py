@@ -114,6 +114,20 @@ def _quantile(counts: dict[float, float], q: float) -> float | None:
     return lower
 
 
+def start_rtsp_server(clip: Path, cameras: int) -> tuple[subprocess.Popen[str], int]:
+    server = subprocess.Popen(
+        ["/usr/bin/python3", str(RTSP_SERVER), "--port", "0", *[f"cam{i}={clip}" for i in range(cameras)]],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert server.stdout is not None
+    line = server.stdout.readline()
+    if not line.startswith("READY"):
+        raise RuntimeError(f"RTSP server did not start ({line!r}); needs Debian's GStreamer RTSP packages")
+    return server, int(line.split()[1])
+
+
 class Pipeline:
     """RTSP server + ingest + N inference + recorder, each a process with its own metrics port."""
 
@@ -121,18 +135,8 @@ class Pipeline:
         self.work = work
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.ports: dict[str, int] = {}
-        server = subprocess.Popen(
-            ["/usr/bin/python3", str(RTSP_SERVER), "--port", "0", *[f"cam{i}={clip}" for i in range(cameras)]],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        assert server.stdout is not None
-        line = server.stdout.readline()
-        if not line.startswith("READY"):
-            raise RuntimeError(f"RTSP server did not start ({line!r}); needs Debian's GStreamer RTSP packages")
+        server, rtsp_port = start_rtsp_server(clip, cameras)
         self.procs["rtsp-server"] = server  # type: ignore[assignment]
-        rtsp_port = int(line.split()[1])
         base = settings.model_dump(mode="json")
         base["cameras"] = [
             {
@@ -253,6 +257,59 @@ def measure(
         dropped_pct < 1.0 and backlog[1] <= max(backlog[0], 2 * offered) + 8 and sent >= 0.9 * offered * span
     )
     return result
+
+
+@dataclass
+class BaselineResult:
+    cameras: int
+    processed_fps: float  # sampled frames fully processed per second, all cameras
+    max_lag_s: float  # how far the slowest camera fell behind the live stream
+    cpu: float  # CPU seconds per second, all camera processes
+    sustained: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def measure_baseline(settings: Settings, clip: Path, cameras: int, sample_fps: float, seconds: float) -> BaselineResult:
+    """K naive camera processes (maskwatch.baseline) on the same RTSP streams."""
+    server, port = start_rtsp_server(clip, cameras)
+    detector = settings.analyzer.detector.model_dump_json()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "maskwatch.baseline",
+                f"rtsp://127.0.0.1:{port}/cam{i}",
+                str(sample_fps),
+                str(seconds),
+                detector,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
+        for i in range(cameras)
+    ]
+    outputs = []
+    try:
+        for p in procs:
+            out, _ = p.communicate(timeout=seconds + 300)
+            outputs.append(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(10)
+    elapsed = max(o["elapsed_s"] for o in outputs)
+    cpu = sum(o["cpu_s"] for o in outputs) / elapsed  # the camera loops only, not loading TensorFlow
+    processed = sum(o["sampled"] for o in outputs) / elapsed
+    lag = max(0.0, *(o["lag_s"] for o in outputs))
+    offered = cameras * sample_fps
+    return BaselineResult(
+        cameras, round(processed, 2), round(lag, 2), round(cpu, 2), lag <= 2.0 and processed >= 0.9 * offered
+    )
 
 
 def _round(value: float | None) -> float | None:

@@ -37,3 +37,18 @@ def test_one_camera_through_the_whole_pipeline(shared: Path, redis_url: str, tmp
     assert result.p95_result_latency_s is not None and result.p95_result_latency_s < 2
     assert set(result.cpu_by_stage) == {"ingest", "infer", "record", "rtsp-server"}
     assert all(mb > 10 for mb in result.peak_rss_mb.values())
+
+
+@pytest.mark.training
+@pytest.mark.service
+@pytest.mark.shared
+@pytest.mark.slow
+def test_the_naive_baseline_runs_on_the_same_streams(shared: Path, tmp_path: Path) -> None:
+    from maskwatch.config import parse_settings
+    from maskwatch.loadbench import bench_clip, measure_baseline
+
+    model = shared / "weights" / "face_detection_yunet_2023mar.onnx"
+    settings = parse_settings({"analyzer": {"detector": {"backend": "yunet", "model_path": str(model)}}})
+    clip = bench_clip(shared / "videos" / "woman-with-mask.mp4", tmp_path)
+    result = measure_baseline(settings, clip, cameras=1, sample_fps=1, seconds=6)
+    assert result.processed_fps > 0.5 and result.cpu > 0.1, result
