@@ -271,3 +271,24 @@ def test_bad_sources_get_a_precise_reason(tmp_path: Path, make_url: Callable[[Pa
         CameraReader(settings.cameras[0], settings.ingest, lambda f: None).run(threading.Event())
     assert reason in str(err.value) and str(err.value).startswith("camera c (")
     assert "pw123" not in str(err.value)
+
+
+def test_auto_decode_skips_frames_nothing_refers_to(tmp_path: Path, shared: Path) -> None:
+    from ingest.reader import CameraReader
+    from maskwatch.clips import transcode_clip
+
+    # x264's default GOP has B-frames, as many cameras' streams do; keyframes every 4 s stay rarer
+    # than the sampling, so `auto` decodes every reference frame but skips the B-frames.
+    clip = transcode_clip(shared / "videos" / "woman-with-mask.mp4", tmp_path / "b.mp4", (640, 360), 25, 4.0, 8)
+    counts = {}
+    for mode in ("all", "auto"):
+        settings = settings_for(
+            [{"id": "c", "name": "C", "url": str(clip), "realtime": False, "sample_fps": 2, "decode": mode}]
+        )
+        sent: list[FrameMessage] = []
+        reader = CameraReader(settings.cameras[0], settings.ingest, sent.append)
+        with pytest.raises(StreamEnded):
+            reader.run(threading.Event())
+        counts[mode] = (reader.counters.decoded, len(sent))
+    assert counts["all"][0] == 200 and counts["auto"][0] < 0.7 * counts["all"][0], counts
+    assert counts["auto"][1] == counts["all"][1] == 16  # the same sampling rate
