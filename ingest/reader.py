@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 import av
@@ -140,16 +141,24 @@ class MotionGate:
 
 
 class KeyframeSkipper:
-    """Decides when the decoder may skip non-key frames: always (`keyframes`), never (`all`), or
-    (`auto`) once two keyframe intervals were each at most the sampling period."""
+    """Decides which frames the decoder may skip: non-key frames always (`keyframes`), never
+    (`all`), or (`auto`) B-frames from the start and non-key frames once two keyframe intervals
+    were each at most the sampling period."""
 
     def __init__(self, mode: str, period: float) -> None:
         self.mode = mode
         self.period = period
         self._key_times: list[float] = []
 
-    def initial(self) -> bool:
-        return self.mode == "keyframes"
+    def initial(self, stream_fps: float | None) -> Literal["NONKEY", "NONREF"] | None:
+        """FFmpeg's skip_frame setting to start with."""
+        if self.mode == "keyframes":
+            return "NONKEY"
+        if self.mode == "auto" and stream_fps and self.period * stream_fps >= 2 - 1e-9:
+            # Frames no other frame refers to (B-frames) need not be decoded when at most every
+            # second frame is sampled: half the decoding on streams that have them (measured).
+            return "NONREF"
+        return None
 
     def observe(self, frame: av.VideoFrame, t: float) -> bool:
         """True when keyframe-only decoding should start now."""
@@ -214,12 +223,11 @@ class CameraReader:
         container, stream = self._open()
         stream.thread_type = "AUTO"
         skipper = KeyframeSkipper(self.camera.decode, period)
-        if skipper.initial():
+        skip = skipper.initial(float(stream.average_rate) if stream.average_rate else None)
+        if skip == "NONKEY":
             self._skip_non_key(stream)
-        elif self.camera.decode == "auto" and stream.average_rate and self.camera.sample_fps * 2 <= stream.average_rate:
-            # Frames no other frame refers to (B-frames) need not be decoded when at most every
-            # second frame is sampled: half the decoding on streams that have them (measured).
-            stream.codec_context.skip_frame = "NONREF"
+        elif skip is not None:
+            stream.codec_context.skip_frame = skip
         gate = MotionGate(self.camera.motion) if self.camera.motion is not None else None
         wall_start = time.time()
         mono_start = time.monotonic()

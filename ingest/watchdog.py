@@ -47,7 +47,7 @@ class CameraWatchdog:
         self._last_health = 0.0
         self._lock = threading.Lock()
         self._last_try = 0.0
-        self._synced: dict[int, ReaderCounters] = {}
+        self._synced = ReaderCounters()  # what the current reader had counted at the last sync
         self._queue_outage = Outage(f"camera {camera.id}: queue (frames are dropped and counted meanwhile)")
 
     # Called on the reader thread: must never block on the consumer side.
@@ -124,6 +124,7 @@ class CameraWatchdog:
         attempt = 0
         while not stop.is_set():
             reader = CameraReader(self.camera, self.cfg, self._publish, self._seq)
+            self._synced = ReaderCounters()
             reader_stop = threading.Event()
             outcome: list[BaseException] = []
             started = time.monotonic()
@@ -169,12 +170,13 @@ class CameraWatchdog:
 
     def _sync_counters(self, reader: CameraReader) -> None:
         """Move what the reader counted since the last call into the Prometheus counters."""
-        c, last = reader.counters, self._synced.get(id(reader), ReaderCounters())
-        cam = self.camera.id
+        c, last, cam = reader.counters, self._synced, self.camera.id
         metrics.FRAMES_DECODED.labels(cam).inc(c.decoded - last.decoded)
         metrics.FRAMES_SAMPLED.labels(cam).inc(c.sampled - last.sampled)
         metrics.DECODE_ERRORS.labels(cam).inc(c.encode_errors - last.encode_errors)
-        self._synced = {id(reader): replace(c)}
+        metrics.FRAMES_MOTION_SKIPPED.labels(cam).inc(c.motion_skipped - last.motion_skipped)
+        self.motion_skipped += c.motion_skipped - last.motion_skipped
+        self._synced = replace(c)
 
     def _supervise(
         self, thread: threading.Thread, reader: CameraReader, reader_stop: threading.Event, stop: threading.Event
@@ -196,5 +198,3 @@ class CameraWatchdog:
         thread.join()
         self._sync_counters(reader)
         self._seq = reader.next_seq  # sequence numbers continue across reconnects: gaps mean drops
-        self.motion_skipped += reader.counters.motion_skipped
-        metrics.FRAMES_MOTION_SKIPPED.labels(self.camera.id).inc(reader.counters.motion_skipped)

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def json_safe(stages: dict[str, str]) -> str:
+def _describe(stages: dict[str, str]) -> str:
     return ", ".join(f"{k}: {v}" for k, v in stages.items())
 
 
@@ -134,7 +134,7 @@ class Runtime:
     def live(self) -> tuple[bool, dict[str, str]]:
         """Liveness: every stage this process runs is still running."""
         stages = {r.name: "running" if r.thread.is_alive() else "stopped" for r in self.running}
-        return all(v == "running" for v in stages.values()) and bool(stages), {"stages": json_safe(stages)}
+        return all(v == "running" for v in stages.values()) and bool(stages), {"stages": _describe(stages)}
 
     def ready(self) -> tuple[bool, dict[str, str]]:
         """Readiness: live, and the queue (and, for stages that write, the database) answer."""

@@ -64,10 +64,11 @@ class CameraStatus:
         """Cameras whose ingest fell silent are offline; outages past the grace period alert once."""
         now = now or utcnow()
         # Right after the recorder (re)starts, the ingest's reports may still be on their way.
-        cutoff = min(now, max(self.started, now - self.silence)) if now - self.started >= self.silence else None
         silent = (
-            s.scalars(select(Camera).where(Camera.state.not_in(NEUTRAL_STATES), Camera.updated_at < cutoff)).all()
-            if cutoff is not None
+            s.scalars(
+                select(Camera).where(Camera.state.not_in(NEUTRAL_STATES), Camera.updated_at < now - self.silence)
+            ).all()
+            if now - self.started >= self.silence
             else []
         )
         for cam in silent:

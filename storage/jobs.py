@@ -77,15 +77,17 @@ def apply_retention(
         s.execute(delete(Violation).where(Violation.id.in_(ids)))
     with Session(engine) as s, s.begin():
         # Camera alerts and status history age out with the violations.
-        camera_alerts = select(OutboxAlert.id).where(
-            OutboxAlert.violation_id.is_(None), OutboxAlert.state != "pending", OutboxAlert.created_at < cutoff
+        old_camera_alerts = (
+            OutboxAlert.violation_id.is_(None),
+            OutboxAlert.state != "pending",
+            OutboxAlert.created_at < cutoff,
         )
-        s.execute(delete(DeliveryAttempt).where(DeliveryAttempt.outbox_id.in_(camera_alerts)))
         s.execute(
-            delete(OutboxAlert).where(
-                OutboxAlert.violation_id.is_(None), OutboxAlert.state != "pending", OutboxAlert.created_at < cutoff
+            delete(DeliveryAttempt).where(
+                DeliveryAttempt.outbox_id.in_(select(OutboxAlert.id).where(*old_camera_alerts))
             )
         )
+        s.execute(delete(OutboxAlert).where(*old_camera_alerts))
         s.execute(delete(CameraStatusEvent).where(CameraStatusEvent.at < cutoff))
         s.execute(delete(EvaluationCount).where(EvaluationCount.hour < cutoff))
     orphans = remove_orphans(engine, snapshots_root, utcnow() - ORPHAN_AGE) if snapshots_root else 0

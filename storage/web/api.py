@@ -40,7 +40,7 @@ User = Annotated[Principal, Depends(api_user)]
 def public(v: Any, camera_name: str) -> dict[str, Any]:
     """A violation for the API: file paths become authorised URLs."""
     data = {"id": v.id, **violation_json(v, camera_name)}
-    data.pop("snapshot_path"), data.pop("crop_path")
+    del data["snapshot_path"], data["crop_path"]
     data["snapshot_url"] = f"/violations/{v.id}/image/frame"
     data["crop_url"] = f"/violations/{v.id}/image/crop"
     return data
