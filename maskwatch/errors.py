@@ -7,3 +7,7 @@ keeps its traceback.
 
 class MaskwatchError(Exception):
     """An error in the user's input or environment, with a message that says what to fix."""
+
+
+class ModelFileError(MaskwatchError, FileNotFoundError):
+    """A model file the configuration names is missing or unusable."""

@@ -8,8 +8,8 @@ import pytest
 from inference.analyzer import FaceAnalyzer
 from inference.classifier import MaskClassifier
 from inference.crops import crop_face
-from inference.detector import ModelFileError
 from maskwatch.config import DEFAULT_CLASSIFIER, AnalyzerConfig, DetectorConfig
+from maskwatch.errors import ModelFileError
 from maskwatch.images import read_bgr
 from maskwatch.labels import CLASSES, UNDETERMINED
 from maskwatch.voc import read_dataset, read_split

@@ -2,12 +2,14 @@
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 from inference.boxes import iou_matrix
-from inference.detector import FaceDetector, ModelFileError, calibrate
+from inference.detector import FaceDetector, calibrate
 from maskwatch.config import BoxCalibration, DetectorConfig
+from maskwatch.errors import ModelFileError
 from maskwatch.images import read_bgr
 from maskwatch.voc import read_dataset, read_split
 
@@ -86,3 +88,43 @@ def test_backends_find_annotated_faces(backend: str, ilc: Path, yunet_model: Pat
             found += int((iou_matrix(gt, boxes).max(axis=1) >= 0.5).sum())
     assert total > 20
     assert found / total >= 0.85, f"{backend}: {found}/{total} faces >= 32 px found"
+
+
+@pytest.mark.shared
+def test_yunet_on_onnx_runtime_matches_opencv(ilc: Path, yunet_model: Path) -> None:
+    """Same network, same post-processing: the boxes and scores of OpenCV's own FaceDetectorYN."""
+    from inference.yunet import YuNetOnnx
+
+    ours = YuNetOnnx(yunet_model, 0.3, 0.3)
+    compared = 0
+    for stem in read_split(ilc / "test.txt")[:12]:
+        image = read_bgr(ilc / "images" / f"{stem}.jpg")
+        h, w = image.shape[:2]
+        reference = cv2.FaceDetectorYN.create(str(yunet_model), "", (w, h), 0.3, 0.3, 5000)
+        _, faces = reference.detect(image)
+        expected = np.zeros((0, 5)) if faces is None else faces[:, [0, 1, 2, 3, 14]].astype(np.float64)
+        expected[:, 2:4] += expected[:, 0:2]
+        got = ours(image)
+        assert len(got) == len(expected), stem
+        order = lambda a: a[np.lexsort((a[:, 1], a[:, 0]))]  # noqa: E731
+        np.testing.assert_allclose(order(got), order(expected), atol=0.5, rtol=1e-3)
+        compared += len(got)
+    assert compared >= 10
+
+
+def test_yunet_rejects_an_onnx_file_of_another_network(tmp_path: Path) -> None:
+    import onnx
+    from onnx import TensorProto, helper
+
+    from inference.yunet import YuNetOnnx
+
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        "other",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 8, 8])],
+    )
+    path = tmp_path / "other.onnx"
+    onnx.save(helper.make_model(graph), str(path))
+    with pytest.raises(ModelFileError, match="not the OpenCV Zoo YuNet network"):
+        YuNetOnnx(path, 0.3, 0.3)

@@ -292,3 +292,30 @@ def test_auto_decode_skips_frames_nothing_refers_to(tmp_path: Path, shared: Path
         counts[mode] = (reader.counters.decoded, len(sent))
     assert counts["all"][0] == 200 and counts["auto"][0] < 0.7 * counts["all"][0], counts
     assert counts["auto"][1] == counts["all"][1] == 16  # the same sampling rate
+
+
+def test_auto_decode_skips_the_rest_of_a_gop_after_its_last_sample(tmp_path: Path, shared: Path) -> None:
+    from ingest.reader import CameraReader
+    from maskwatch.clips import transcode_clip
+
+    # Keyframes every 2 s, a sample every 1 s: once the keyframe interval is known (two intervals),
+    # the frames between the mid-GOP sample and the next keyframe are never decoded.
+    clip = transcode_clip(shared / "videos" / "woman-with-mask.mp4", tmp_path / "g.mp4", (640, 360), 25, 2.0, 9.6)
+    sampled: dict[str, list[float]] = {}
+    readers = {}
+    for mode in ("all", "auto"):
+        settings = settings_for(
+            [{"id": "c", "name": "C", "url": str(clip), "realtime": False, "sample_fps": 1, "decode": mode}]
+        )
+        sent: list[FrameMessage] = []
+        readers[mode] = reader = CameraReader(settings.cameras[0], settings.ingest, sent.append)
+        with pytest.raises(StreamEnded):
+            reader.run(threading.Event())
+        sampled[mode] = [round(f.captured_at - sent[0].captured_at, 2) for f in sent]
+    assert sampled["all"] == [float(i) for i in range(10)]
+    # The same samples, give or take the B-frames `auto` never decodes (a frame or two later).
+    assert sampled["auto"] == pytest.approx(sampled["all"], abs=0.081)
+    assert readers["all"].counters.packets_skipped == 0
+    # GOPs from 4 s on skip what follows their second sample: up to 23 + 23 + 14 packets, less those
+    # the threaded decoder had taken before that sample came out of it.
+    assert readers["auto"].counters.packets_skipped >= 40, readers["auto"].counters

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import keras
 
-from inference.detector import ModelFileError
+from maskwatch.errors import ModelFileError
 from maskwatch.labels import CLASSES
 
 
