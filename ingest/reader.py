@@ -257,7 +257,9 @@ class CameraReader:
         """Returns when `stop` is set; raises StreamEnded or SourceError. `next_seq` follows the frames sent."""
         period = 1.0 / self.camera.sample_fps
         container, stream = self._open()
-        stream.thread_type = "AUTO"
+        # Frame threading costs 10-30 % more CPU per frame (measured); cameras already decode in
+        # parallel with each other. Slice threads still help high-resolution multi-slice streams.
+        stream.thread_type = "SLICE"
         skipper = KeyframeSkipper(self.camera.decode, period)
         skip = skipper.initial(float(stream.average_rate) if stream.average_rate else None)
         if skip == "NONKEY":
