@@ -160,7 +160,7 @@ def test_auto_decode_switches_to_keyframes_when_they_are_frequent_enough(tmp_pat
     assert reader.keyframes_only
     assert len(sent) == 8
     # Every frame up to the third keyframe (51, to measure two GOPs), a few already in flight in
-    # the threaded decoder, then only the remaining 6 keyframes: far below the 200 of a full decode.
+    # the decoder (B-frame reordering), then only the remaining 6 keyframes: far below the 200 of a full decode.
     assert reader.counters.decoded <= 51 + 8 + 6
 
 
@@ -317,5 +317,5 @@ def test_auto_decode_skips_the_rest_of_a_gop_after_its_last_sample(tmp_path: Pat
     assert sampled["auto"] == pytest.approx(sampled["all"], abs=0.081)
     assert readers["all"].counters.packets_skipped == 0
     # GOPs from 4 s on skip what follows their second sample: up to 23 + 23 + 14 packets, less those
-    # the threaded decoder had taken before that sample came out of it.
+    # the decoder had taken (B-frame reordering delays its output) before that sample came out.
     assert readers["auto"].counters.packets_skipped >= 40, readers["auto"].counters
