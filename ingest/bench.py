@@ -25,7 +25,7 @@ class IngestCost:
 
 MODES: dict[str, dict[str, object]] = {
     "decode every frame": {"decode": "all"},
-    "auto (B-frames skipped)": {"decode": "auto"},
+    "auto (the default)": {"decode": "auto"},
     "key frames only": {"decode": "keyframes"},
     "every frame + motion gate": {"decode": "all", "motion": MotionConfig()},
     "key frames + motion gate": {"decode": "keyframes", "motion": MotionConfig()},
