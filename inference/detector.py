@@ -71,6 +71,8 @@ class FaceDetector:
 
     def scales(self, width: int, height: int) -> list[float]:
         long_side = max(width, height)
+        if self.config.max_side and long_side > self.config.max_side:
+            return [self.config.max_side / long_side]
         target = self.config.upscale_to
         if target <= 0 or long_side >= target:
             return [1.0]

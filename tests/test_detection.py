@@ -47,6 +47,22 @@ def test_upscaled_boxes_come_back_in_original_pixels_and_merge() -> None:
     assert sorted(map(tuple, raw[:, :4].tolist())) == [(50, 50, 100, 100), (100, 100, 200, 200)]
 
 
+def test_frames_over_max_side_are_detected_downscaled() -> None:
+    backend, calls = fixed_backend([[80, 40, 160, 120, 0.9]])
+    det = FaceDetector(DetectorConfig(max_side=1024, calibration=BoxCalibration()), backend=backend)
+    assert det.scales(1280, 720) == [0.8]
+    assert det.scales(1024, 576) == [1.0]  # not over the cap: the usual rules
+    raw = det.detect_raw(np.zeros((720, 1280, 3), np.uint8))
+    assert calls == [(576, 1024)]
+    assert raw[:, :4].tolist() == [[100.0, 50.0, 200.0, 150.0]]  # back in original pixels
+
+
+def test_max_side_below_upscale_to_is_refused() -> None:
+    with pytest.raises(ValueError, match="max_side"):
+        DetectorConfig(max_side=800, upscale_to=1024)
+    assert DetectorConfig(max_side=800, upscale_to=0).max_side == 800
+
+
 def test_score_threshold_applies() -> None:
     backend, _ = fixed_backend([[0, 0, 10, 10, 0.4], [20, 20, 40, 40, 0.6]])
     det = FaceDetector(DetectorConfig(score_threshold=0.5, upscale_to=0), backend=backend)
