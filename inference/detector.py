@@ -71,9 +71,10 @@ class FaceDetector:
 
     def scales(self, width: int, height: int) -> list[float]:
         long_side = max(width, height)
-        if self.config.max_side and long_side > self.config.max_side:
-            return [self.config.max_side / long_side]
-        target = self.config.upscale_to
+        cap = self.config.max_side
+        if cap and long_side > cap:
+            return [cap / long_side]
+        target = min(self.config.upscale_to, cap) if cap else self.config.upscale_to
         if target <= 0 or long_side >= target:
             return [1.0]
         up = target / long_side

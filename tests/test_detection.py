@@ -57,10 +57,11 @@ def test_frames_over_max_side_are_detected_downscaled() -> None:
     assert raw[:, :4].tolist() == [[100.0, 50.0, 200.0, 150.0]]  # back in original pixels
 
 
-def test_max_side_below_upscale_to_is_refused() -> None:
-    with pytest.raises(ValueError, match="max_side"):
-        DetectorConfig(max_side=800, upscale_to=1024)
-    assert DetectorConfig(max_side=800, upscale_to=0).max_side == 800
+def test_max_side_also_caps_upscaling() -> None:
+    backend, _ = fixed_backend([])
+    det = FaceDetector(DetectorConfig(max_side=1024, upscale_to=1280), backend=backend)
+    assert det.scales(1100, 600) == [1024 / 1100]
+    assert det.scales(512, 256) == [1.0, 2.0]  # upscaled to 1024, not 1280
 
 
 def test_score_threshold_applies() -> None:
