@@ -25,10 +25,11 @@ log = logging.getLogger(__name__)
 # int *facedetect_cnn(unsigned char *result_buffer, unsigned char *bgr, int width, int height, int step),
 # a C++ function: the name is mangled (Itanium ABI, as on Linux).
 _SYMBOL = "_Z14facedetect_cnnPhS_iii"
-# Room for the library's maximum of 1024 faces: an int count, then 16 shorts per face
-# (confidence, x, y, w, h, five landmarks).
-_RESULT_BYTES = 4 + 1024 * 16 * 2
+# The buffer size the wheel's own wrapper passes; the library caps its results to fit it. Layout:
+# an int count, then 16 shorts per face (confidence, x, y, w, h, five landmarks).
+_RESULT_BYTES = 0x9000
 _FIELDS_PER_FACE = 16
+_MAX_FACES = (_RESULT_BYTES - 4) // (_FIELDS_PER_FACE * 2)
 
 # The library builds its weight tables on the first call without a lock; after that a call only
 # touches its own buffers. The first call is therefore made under this lock.
@@ -76,7 +77,7 @@ class SlimefaceBackend:
         image = image_bgr if _row_contiguous(image_bgr) else np.ascontiguousarray(image_bgr)
         h, w = image.shape[:2]
         self._fn(self._result.ctypes.data, image.ctypes.data, w, h, image.strides[0])
-        count = int(self._result[:4].view(np.int32)[0])
+        count = min(int(self._result[:4].view(np.int32)[0]), _MAX_FACES)
         fields = self._result[4 : 4 + count * _FIELDS_PER_FACE * 2].view(np.int16)
         faces = fields.reshape(count, _FIELDS_PER_FACE).astype(np.float64)
         conf, x, y, bw, bh = faces[:, 0], faces[:, 1], faces[:, 2], faces[:, 3], faces[:, 4]
