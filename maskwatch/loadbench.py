@@ -51,6 +51,8 @@ class LoadResult:
     p95_violation_commit_s: float | None
     cpu_by_stage: dict[str, float] = field(default_factory=dict)  # CPU seconds per second
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
+    # Per stage, the most any of its processes grew during the measured window: a leak shows here.
+    rss_growth_mb: dict[str, float] = field(default_factory=dict)
     sustained: bool = False
 
     def to_json(self) -> dict[str, Any]:
@@ -68,9 +70,10 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
-def _peak_rss_mb(pid: int) -> float:
+def _memory_mb(pid: int, key: str) -> float:
+    """A /proc/PID/status memory figure: VmHWM (peak RSS) or VmRSS (now)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{key}:"):
             return int(line.split()[1]) / 1024
     return 0.0
 
@@ -171,11 +174,12 @@ class Pipeline:
         return {
             "at": time.monotonic(),
             "cpu": {name: _cpu_seconds(p.pid) for name, p in self.procs.items()},
+            "rss": {name: _memory_mb(p.pid, "VmRSS") for name, p in self.procs.items()},
             "metrics": {name: _scrape(port) for name, port in self.ports.items()},
         }
 
     def stop(self) -> dict[str, float]:
-        rss = {name: _peak_rss_mb(p.pid) for name, p in self.procs.items() if p.poll() is None}
+        rss = {name: _memory_mb(p.pid, "VmHWM") for name, p in self.procs.items() if p.poll() is None}
         for p in self.procs.values():
             p.send_signal(signal.SIGTERM)
         for p in self.procs.values():
@@ -233,6 +237,9 @@ def measure(
     peak: dict[str, float] = {}
     for name, mb in rss.items():
         peak[_stage(name)] = max(peak.get(_stage(name), 0.0), mb)
+    growth: dict[str, float] = {}
+    for name in b["rss"]:
+        growth[_stage(name)] = max(growth.get(_stage(name), -1e9), b["rss"][name] - a["rss"][name])
     commits = _violation_commit_latencies(work / "bench.db")
     offered = cameras * sample_fps
     dropped_pct = 100 * dropped / sent if sent else 0.0
@@ -251,6 +258,7 @@ def measure(
         p95_violation_commit_s=_round(commits[int(0.95 * (len(commits) - 1))] if commits else None),
         cpu_by_stage={k: round(v, 3) for k, v in sorted(cpu.items())},
         peak_rss_mb={k: round(v, 1) for k, v in sorted(peak.items())},
+        rss_growth_mb={k: round(v, 1) for k, v in sorted(growth.items())},
     )
     # Sustained: (almost) nothing dropped, the queue did not grow beyond ~2 s of frames, and ingest
     # kept up with the cameras (give or take the one frame per camera the window's edges can cut).
@@ -340,7 +348,7 @@ def bench_clip(source: Path, out_dir: Path) -> Path:
 def table(results: list[LoadResult]) -> Iterator[str]:
     yield (
         f"{'cameras':>7} {'offered/s':>9} {'done/s':>7} {'drop %':>6} {'p50 s':>6} {'p95 s':>6} {'p99 s':>6} "
-        f"{'ingest':>6} {'infer':>6} {'record':>6} {'rtsp':>6} {'sustained':>9}"
+        f"{'ingest':>6} {'infer':>6} {'record':>6} {'rtsp':>6} {'mem+ MB':>7} {'sustained':>9}"
     )
     for r in results:
         c = r.cpu_by_stage
@@ -348,8 +356,13 @@ def table(results: list[LoadResult]) -> Iterator[str]:
             f"{r.cameras:>7} {r.offered_fps:>9.1f} {r.processed_fps:>7.1f} {r.dropped_pct:>6.1f} "
             f"{_fmt(r.p50_result_latency_s)} {_fmt(r.p95_result_latency_s)} {_fmt(r.p99_result_latency_s)} "
             f"{c.get('ingest', 0):>6.2f} {c.get('infer', 0):>6.2f} {c.get('record', 0):>6.2f} "
-            f"{c.get('rtsp-server', 0):>6.2f} {'yes' if r.sustained else 'NO':>9}"
+            f"{c.get('rtsp-server', 0):>6.2f} {_most_growth(r):>7.1f} {'yes' if r.sustained else 'NO':>9}"
         )
+
+
+def _most_growth(r: LoadResult) -> float:
+    """The largest RSS growth of a maskwatch process in the window (the RTSP server is not ours)."""
+    return max((mb for stage, mb in r.rss_growth_mb.items() if stage != "rtsp-server"), default=0.0)
 
 
 def _fmt(value: float | None) -> str:

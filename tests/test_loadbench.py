@@ -37,6 +37,7 @@ def test_one_camera_through_the_whole_pipeline(shared: Path, redis_url: str, tmp
     assert result.p95_result_latency_s is not None and result.p95_result_latency_s < 2
     assert set(result.cpu_by_stage) == {"ingest", "infer", "record", "rtsp-server"}
     assert all(mb > 10 for mb in result.peak_rss_mb.values())
+    assert set(result.rss_growth_mb) == set(result.cpu_by_stage)
 
 
 @pytest.mark.training
