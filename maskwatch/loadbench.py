@@ -194,6 +194,14 @@ def _stage(name: str) -> str:
     return name.split("-")[0] if name != "rtsp-server" else name
 
 
+def _largest_by_stage(per_process: dict[str, float]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name, value in per_process.items():
+        stage = _stage(name)
+        out[stage] = max(out.get(stage, value), value)
+    return out
+
+
 def measure(
     settings: Settings,
     clip: Path,
@@ -234,12 +242,8 @@ def measure(
     cpu: dict[str, float] = {}
     for name in b["cpu"]:
         cpu[_stage(name)] = cpu.get(_stage(name), 0.0) + (b["cpu"][name] - a["cpu"][name]) / span
-    peak: dict[str, float] = {}
-    for name, mb in rss.items():
-        peak[_stage(name)] = max(peak.get(_stage(name), 0.0), mb)
-    growth: dict[str, float] = {}
-    for name in b["rss"]:
-        growth[_stage(name)] = max(growth.get(_stage(name), -1e9), b["rss"][name] - a["rss"][name])
+    peak = _largest_by_stage(rss)
+    growth = _largest_by_stage({name: b["rss"][name] - a["rss"][name] for name in b["rss"]})
     commits = _violation_commit_latencies(work / "bench.db")
     offered = cameras * sample_fps
     dropped_pct = 100 * dropped / sent if sent else 0.0
