@@ -271,7 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cameras", type=int, help="instead: the whole pipeline with this many RTSP cameras on loopback")
     p.add_argument("--duration", type=float, default=30.0, help="with --cameras: seconds measured after warm-up")
     p.add_argument("--warmup", type=float, default=20.0, help="with --cameras: seconds before measuring")
-    p.add_argument("--find-max", action="store_true", help="with --cameras: ramp up to the most cameras sustained")
+    p.add_argument(
+        "--find-max", action="store_true", help="with --cameras: ramp up, then bisect to the most cameras sustained"
+    )
     p.add_argument("--redis", default="redis://127.0.0.1:6379/13", help="with --cameras: a Redis db it may flush")
     p.add_argument("--json", type=Path, metavar="OUT", help="with --cameras: write the results as JSON")
     p.add_argument("--infer-processes", type=int, help="with --cameras: inference processes (default: one per core)")
