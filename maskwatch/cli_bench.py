@@ -31,7 +31,7 @@ def ramp(measure: Callable[[int], R], most: int, find_max: bool) -> list[R]:
     if not find_max:
         return [measure(most)]
     runs: list[R] = []
-    for k in [k for k in RAMP if k <= most] or [most]:
+    for k in [k for k in RAMP if k < most] + [most]:  # `most` itself is always tried
         runs.append(measure(k))
         if not runs[-1].sustained:
             break

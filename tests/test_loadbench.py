@@ -63,7 +63,9 @@ class _Run:
     sustained: bool
 
 
-@pytest.mark.parametrize(("capacity", "most"), [(13, 64), (0, 64), (2, 64), (3, 64), (64, 64), (40, 24)])
+@pytest.mark.parametrize(
+    ("capacity", "most"), [(13, 64), (0, 64), (2, 64), (3, 64), (64, 64), (40, 24), (40, 30), (29, 30)]
+)
 def test_find_max_ramps_then_bisects_to_the_exact_largest_count(capacity: int, most: int) -> None:
     measured: list[int] = []
 
