@@ -6,7 +6,6 @@ callback that must not block (the queue bound drops the oldest frames and counts
 
 from __future__ import annotations
 
-import itertools
 import logging
 import socket
 import threading
@@ -14,13 +13,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 from urllib.parse import urlsplit
 
 import av
 import cv2
 import numpy as np
 
+from ingest.decoding import BFrameCheck, GopSkipper, KeyframeSkipper
 from maskwatch.config import CameraConfig, IngestConfig, MotionConfig
 from maskwatch.messages import FrameMessage
 from maskwatch.redact import redact_url
@@ -140,59 +139,6 @@ class MotionGate:
         return True
 
 
-class KeyframeSkipper:
-    """Decides which frames the decoder may skip: non-key frames always (`keyframes`), never
-    (`all`), or (`auto`) B-frames from the start and non-key frames once two keyframe intervals
-    were each at most the sampling period."""
-
-    def __init__(self, mode: str, period: float) -> None:
-        self.mode = mode
-        self.period = period
-        self._key_times: list[float] = []
-
-    def initial(self, stream_fps: float | None) -> Literal["NONKEY", "NONREF"] | None:
-        """FFmpeg's skip_frame setting to start with."""
-        if self.mode == "keyframes":
-            return "NONKEY"
-        if self.mode == "auto" and stream_fps and self.period * stream_fps >= 2 - 1e-9:
-            # Frames no other frame refers to (B-frames) need not be decoded when at most every
-            # second frame is sampled: half the decoding on streams that have them (measured).
-            return "NONREF"
-        return None
-
-    def observe(self, frame: av.VideoFrame, t: float) -> bool:
-        """True when keyframe-only decoding should start now."""
-        if self.mode != "auto" or not frame.key_frame:
-            return False
-        self._key_times.append(t)
-        gaps = [b - a for a, b in itertools.pairwise(self._key_times[-3:])]
-        return len(gaps) == 2 and max(gaps) <= self.period + 1e-3
-
-
-class GopSkipper:
-    """Skips whole packets between the last frame to be sampled in a group of pictures and the
-    next keyframe: nothing after that frame is needed, since the keyframe decodes on its own.
-    At 1 sample/s and a keyframe every 2 s, about half of each group is never decoded."""
-
-    def __init__(self) -> None:
-        self._keys: list[float] = []  # stream times of the last keyframes
-        self._skipping = False
-
-    def skip(self, packet: av.Packet) -> bool:
-        if packet.is_keyframe:
-            if packet.pts is not None and packet.time_base is not None:
-                self._keys = [*self._keys[-2:], float(packet.pts * packet.time_base)]
-            self._skipping = False
-            return False
-        return self._skipping and packet.size > 0  # the empty packet at the end flushes the decoder
-
-    def sampled(self, next_sample: float, frame_period: float) -> None:
-        """A frame was sampled; the next sample is due at stream time `next_sample`."""
-        gaps = [b - a for a, b in itertools.pairwise(self._keys)]
-        if len(gaps) == 2 and abs(gaps[0] - gaps[1]) < frame_period:  # a regular keyframe interval
-            self._skipping = next_sample >= self._keys[-1] + gaps[-1] - frame_period / 2
-
-
 @dataclass
 class ReaderCounters:
     decoded: int = 0
@@ -214,6 +160,7 @@ class CameraReader:
         self.last_progress = time.monotonic()  # the watchdog reads this
         self.counters = ReaderCounters()
         self.keyframes_only = False
+        self.skip_mode: str | None = None  # FFmpeg's skip_frame setting in use
         self.next_seq = first_seq
 
     @property
@@ -238,9 +185,16 @@ class CameraReader:
         return container, container.streams.video[0]
 
     def _skip_non_key(self, stream: av.VideoStream) -> None:
-        stream.codec_context.skip_frame = "NONKEY"
+        stream.codec_context.skip_frame = self.skip_mode = "NONKEY"
         self.keyframes_only = True
         log.info("%s: decoding key frames only", self.where)
+
+    def _bframes_decided(self, stream: av.VideoStream, check: BFrameCheck) -> None:
+        if check.verdict:
+            stream.codec_context.skip_frame = self.skip_mode = "BIDIR"
+            log.info("%s: skipping all B-frames (%s)", self.where, check.reason)
+        else:
+            log.info("%s: decoding the B-frames other frames refer to (%s)", self.where, check.reason)
 
     def _send(self, frame: av.VideoFrame, captured_at: float) -> None:
         image = frame.to_ndarray(format="bgr24")
@@ -266,6 +220,8 @@ class CameraReader:
             self._skip_non_key(stream)
         elif skip is not None:
             stream.codec_context.skip_frame = skip
+        self.skip_mode = skip
+        bframes = BFrameCheck(stream, period) if skip == "NONREF" else None
         gate = MotionGate(self.camera.motion) if self.camera.motion is not None else None
         gops = GopSkipper() if self.camera.decode == "auto" else None
         wall_start = time.time()
@@ -282,8 +238,12 @@ class CameraReader:
                 if gops is not None and gops.skip(packet):
                     self.counters.packets_skipped += 1
                     continue
+                if bframes is not None:
+                    bframes.feed(packet)
                 for frame in packet.decode():
                     self.counters.decoded += 1
+                    if bframes is not None:
+                        bframes.main_frame(frame)
                     # Frames without a timestamp (often the first of an RTSP stream) get one from the frame
                     # rate, never from the wall clock: sampling must depend on the stream alone.
                     t = frame.time if frame.time is not None else (None if last_t is None else last_t + frame_period)
@@ -294,6 +254,7 @@ class CameraReader:
                         rel, last_t = t - t0, t
                     if not self.keyframes_only and skipper.observe(frame, rel):
                         self._skip_non_key(stream)
+                        bframes = None
                     if self.source.is_file and self.camera.realtime:  # a recording plays at its own pace
                         ahead = rel - (time.monotonic() - mono_start)
                         if ahead > 0 and stop.wait(ahead):
@@ -308,6 +269,9 @@ class CameraReader:
                         self.counters.motion_skipped += 1
                         continue
                     self._send(frame, wall_start + rel)
+                if bframes is not None and bframes.verdict is not None:
+                    self._bframes_decided(stream, bframes)
+                    bframes = None
         except (av.error.FFmpegError, OSError) as exc:
             raise source_error(exc, self.where, self.source) from None
         finally:

@@ -16,14 +16,18 @@ def transcode_clip(
     fps: int = 25,
     keyframe_s: float = 2.0,
     max_seconds: float | None = None,
+    preset: str = "veryfast",
 ) -> Path:
-    """Re-encode `src` to H.264 MP4 at `size` and `fps`, with a keyframe every `keyframe_s` seconds."""
+    """Re-encode `src` to H.264 MP4 at `size` and `fps`, with a keyframe every `keyframe_s` seconds.
+
+    `preset`: x264's. Its GOP structure differs between presets: from `medium` on, P-frames refer
+    to B-frames too."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     gop = max(1, round(fps * keyframe_s))
     with av.open(str(src)) as inp, av.open(str(dst), mode="w") as out:
         # A fixed GOP without scene-cut keyframes: what a camera set to an "I-frame interval" sends.
         x264 = f"keyint={gop}:min-keyint={gop}:scenecut=0"
-        stream = out.add_stream("libx264", rate=fps, options={"preset": "veryfast", "crf": "26", "x264-params": x264})
+        stream = out.add_stream("libx264", rate=fps, options={"preset": preset, "crf": "26", "x264-params": x264})
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
         src_stream = inp.streams.video[0]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.reader import StreamEnded
+from ingest.reader import CameraReader, StreamEnded
 from ingest.stage import IngestStage
 from maskwatch.config import Settings, parse_settings
 from maskwatch.messages import CameraHealth, FrameMessage
@@ -319,3 +319,62 @@ def test_auto_decode_skips_the_rest_of_a_gop_after_its_last_sample(tmp_path: Pat
     # GOPs from 4 s on skip what follows their second sample: up to 23 + 23 + 14 packets, less those
     # the decoder had taken (B-frame reordering delays its output) before that sample came out.
     assert readers["auto"].counters.packets_skipped >= 40, readers["auto"].counters
+
+
+def _read_all(clip: Path, mode: str, sample_fps: float) -> tuple[CameraReader, dict[float, bytes]]:
+    """The reader after reading `clip` to its end, and its frames' JPEGs by stream time."""
+    settings = settings_for(
+        [{"id": "c", "name": "C", "url": str(clip), "realtime": False, "sample_fps": sample_fps, "decode": mode}]
+    )
+    sent: list[FrameMessage] = []
+    reader = CameraReader(settings.cameras[0], settings.ingest, sent.append)
+    with pytest.raises(StreamEnded):
+        reader.run(threading.Event())
+    return reader, {round(f.captured_at - sent[0].captured_at, 2): f.jpeg for f in sent}
+
+
+@pytest.mark.parametrize(
+    ("preset", "skip_mode", "decoded_at_most"),
+    [
+        # x264's faster presets: no P-frame refers to a B-frame, so none needs decoding.
+        ("veryfast", "BIDIR", 135),
+        # Its default preset: P-frames refer to reference B-frames, which must stay.
+        ("medium", "NONREF", 200),
+    ],
+)
+def test_auto_decode_skips_every_b_frame_only_where_no_p_frame_refers_to_one(
+    tmp_path: Path, shared: Path, caplog: pytest.LogCaptureFixture, preset: str, skip_mode: str, decoded_at_most: int
+) -> None:
+    from maskwatch.clips import transcode_clip
+
+    source = shared / "videos" / "four-people-putting-on-masks.mp4"
+    clip = transcode_clip(source, tmp_path / "b.mp4", (640, 360), 25, 2.0, 12, preset=preset)
+    every, frames = _read_all(clip, "all", 25)
+    with caplog.at_level("INFO", logger="ingest.reader"):
+        auto, samples = _read_all(clip, "auto", 1)
+    assert auto.skip_mode == skip_mode, caplog.text
+    assert ("skipping all B-frames" in caplog.text) == (skip_mode == "BIDIR")
+    assert len(samples) == 12 and auto.counters.decoded <= decoded_at_most, auto.counters
+    # Every sample is bit for bit the frame a decoder of every frame produced at that time.
+    assert every.counters.decoded == 300
+    for t, jpeg in samples.items():
+        assert jpeg == frames[t], t
+
+
+def test_b_frame_check_runs_on_rtsp_streams(rtsp_server, tmp_path: Path, shared: Path) -> None:
+    from maskwatch.clips import transcode_clip
+
+    source = shared / "videos" / "four-people-putting-on-masks.mp4"
+    clip = transcode_clip(source, tmp_path / "b.mp4", (640, 360), 25, 2.0, 12)
+    server = rtsp_server([f"b={clip}"])
+    settings = settings_for([{"id": "b", "name": "B", "url": server.url("b"), "sample_fps": 1}])
+    stop = threading.Event()
+    reader = CameraReader(settings.cameras[0], settings.ingest, lambda f: None)
+    thread = threading.Thread(target=reader.run, args=(stop,), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while reader.skip_mode != "BIDIR" and time.monotonic() < deadline and thread.is_alive():
+        time.sleep(0.1)
+    stop.set()
+    thread.join(10)
+    assert reader.skip_mode == "BIDIR"

@@ -1,0 +1,177 @@
+"""What the decoder of one camera may leave undecoded, decided from the stream itself.
+
+Sampling 1 frame/s out of 25 needs only the frames the sampled ones are built from. Each policy
+here drops a class of frames only once the stream shows that nothing sampled depends on them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from typing import Literal
+
+import av
+import numpy as np
+
+B_FRAME = int(av.video.frame.PictureType.B)
+
+
+class KeyframeSkipper:
+    """Decides which frames the decoder may skip: non-key frames always (`keyframes`), never
+    (`all`), or (`auto`) frames nothing refers to from the start and non-key frames once two
+    keyframe intervals were each at most the sampling period."""
+
+    def __init__(self, mode: str, period: float) -> None:
+        self.mode = mode
+        self.period = period
+        self._key_times: list[float] = []
+
+    def initial(self, stream_fps: float | None) -> Literal["NONKEY", "NONREF"] | None:
+        """FFmpeg's skip_frame setting to start with."""
+        if self.mode == "keyframes":
+            return "NONKEY"
+        if self.mode == "auto" and stream_fps and self.period * stream_fps >= 2 - 1e-9:
+            # Frames no other frame refers to (B-frames) need not be decoded when at most every
+            # second frame is sampled: half the decoding on streams that have them (measured).
+            return "NONREF"
+        return None
+
+    def observe(self, frame: av.VideoFrame, t: float) -> bool:
+        """True when keyframe-only decoding should start now."""
+        if self.mode != "auto" or not frame.key_frame:
+            return False
+        self._key_times.append(t)
+        gaps = [b - a for a, b in itertools.pairwise(self._key_times[-3:])]
+        return len(gaps) == 2 and max(gaps) <= self.period + 1e-3
+
+
+class GopSkipper:
+    """Skips whole packets between the last frame to be sampled in a group of pictures and the
+    next keyframe: nothing after that frame is needed, since the keyframe decodes on its own.
+    At 1 sample/s and a keyframe every 2 s, about half of each group is never decoded."""
+
+    def __init__(self) -> None:
+        self._keys: list[float] = []  # stream times of the last keyframes
+        self._skipping = False
+
+    def skip(self, packet: av.Packet) -> bool:
+        if packet.is_keyframe:
+            if packet.pts is not None and packet.time_base is not None:
+                self._keys = [*self._keys[-2:], float(packet.pts * packet.time_base)]
+            self._skipping = False
+            return False
+        return self._skipping and packet.size > 0  # the empty packet at the end flushes the decoder
+
+    def sampled(self, next_sample: float, frame_period: float) -> None:
+        """A frame was sampled; the next sample is due at stream time `next_sample`."""
+        gaps = [b - a for a, b in itertools.pairwise(self._keys)]
+        if len(gaps) == 2 and abs(gaps[0] - gaps[1]) < frame_period:  # a regular keyframe interval
+            self._skipping = next_sample >= self._keys[-1] + gaps[-1] - frame_period / 2
+
+
+class BFrameCheck:
+    """Finds out whether a stream's B-frames can all be left undecoded, not only the ones nothing
+    refers to.
+
+    Encoders differ: x264's faster presets never let a P-frame refer to a B-frame, its default
+    preset does (B-pyramid with more than one reference), and the standard allows both. So a
+    second decoder that discards every B-frame runs beside the main one from a keyframe on, and
+    every I- and P-frame the two produce is compared pixel for pixel. The answer is yes only when
+    `FRAMES` of them were identical, across at least one keyframe after the first, and the
+    I/P-frames alone still come at least twice per sampling period. On the benchmark's x264
+    stream this decodes 117 frames in 216 (measured); on streams without B-frames it changes
+    nothing, and the check ends as soon as that is clear.
+    """
+
+    FRAMES = 24
+    PENDING = 16  # frames waiting for their twin; more means the decoders disagree on what they output
+
+    def __init__(self, stream: av.VideoStream, period: float) -> None:
+        probe = av.CodecContext.create(stream.codec_context.name, "r")
+        if stream.codec_context.extradata:
+            probe.extradata = stream.codec_context.extradata
+        probe.thread_type = "SLICE"
+        probe.skip_frame = "BIDIR"
+        self._probe: av.VideoCodecContext | None = probe  # type: ignore[assignment]
+        self._time_base = stream.time_base
+        self.period = period
+        self._start_pts: int | None = None
+        self._keyframes = 0
+        self._main: dict[int, bytes] = {}
+        self._probe_digests: dict[int, bytes] = {}
+        self._last_time: float | None = None
+        self.largest_gap = 0.0  # seconds between consecutive I/P-frames
+        self.compared = 0
+        self.b_frames = 0
+        self.verdict: bool | None = None  # None while checking
+        self.reason = ""
+
+    def feed(self, packet: av.Packet) -> None:
+        """Every packet the main decoder gets, before it gets it."""
+        if self._probe is None:
+            return
+        if self._start_pts is None:
+            if not packet.is_keyframe or packet.pts is None:
+                return
+            self._start_pts = packet.pts
+        if packet.is_keyframe:
+            self._keyframes += 1
+        try:
+            frames = self._probe.decode(packet)
+        except av.error.FFmpegError as exc:
+            self._conclude(False, f"the check's decoder failed ({exc})")
+            return
+        for frame in frames:
+            self._pair(frame, self._probe_digests, self._main)
+
+    def main_frame(self, frame: av.VideoFrame) -> None:
+        """Every frame the main decoder outputs."""
+        if self._probe is None or self._start_pts is None:
+            return
+        if frame.pts is not None and frame.pts < self._start_pts:  # decoded before the check began
+            return
+        if frame.pict_type == B_FRAME:
+            self.b_frames += 1
+            return
+        if frame.time is not None:
+            if self._last_time is not None:
+                self.largest_gap = max(self.largest_gap, frame.time - self._last_time)
+            self._last_time = frame.time
+        self._pair(frame, self._main, self._probe_digests)
+
+    def _pair(self, frame: av.VideoFrame, mine: dict[int, bytes], theirs: dict[int, bytes]) -> None:
+        if frame.pts is None:
+            self._conclude(False, "frames without timestamps cannot be paired")
+            return
+        try:
+            digest = hashlib.blake2b(np.ascontiguousarray(frame.to_ndarray()).data).digest()
+        except ValueError as exc:  # a pixel format to_ndarray does not know
+            self._conclude(False, f"frames could not be compared ({exc})")
+            return
+        twin = theirs.pop(frame.pts, None)
+        if twin is None:
+            mine[frame.pts] = digest
+            if len(mine) > self.PENDING:
+                self._conclude(False, "the two decoders do not output the same I- and P-frames")
+            return
+        if twin != digest:
+            self._conclude(False, "a P-frame refers to a B-frame")
+            return
+        self.compared += 1
+        self._decide()
+
+    def _decide(self) -> None:
+        if self.compared < self.FRAMES or self._keyframes < 2:
+            return
+        if self.b_frames == 0:
+            self._conclude(False, "no B-frame is a reference: they are skipped already")
+        elif self.largest_gap > self.period / 2:
+            self._conclude(False, f"I- and P-frames alone are up to {self.largest_gap:.2f} s apart")
+        else:
+            self._conclude(True, f"{self.compared} I- and P-frames decoded identically without B-frames")
+
+    def _conclude(self, verdict: bool, reason: str) -> None:
+        self.verdict, self.reason = verdict, reason
+        self._probe = None  # frees the second decoder
+        self._main.clear()
+        self._probe_digests.clear()
