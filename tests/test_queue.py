@@ -86,3 +86,20 @@ def test_unreachable_redis_is_a_clear_error_without_password() -> None:
         q.publish("s", {"a": b"1"}, maxlen=1)
     assert "s3cret" not in str(info.value)
     assert "127.0.0.1:1" in str(info.value)
+
+
+def test_a_read_takes_at_most_count_and_the_streams_take_turns(queue: Queue) -> None:
+    # 32 cameras behind by 10 frames each: a read of 8 must not hand one consumer 8 from every
+    # camera (256 frames held while other consumers idle), nor serve the first cameras only.
+    streams = [f"turns{i}" for i in range(32)]
+    for name in streams:
+        queue.ensure_group(name, "g")
+        for n in range(10):
+            queue.publish(name, {"n": str(n).encode()}, maxlen=100)
+    reads = [queue.read("g", "c", streams, count=8, block_ms=100) for _ in range(4)]
+    assert [len(r) for r in reads] == [8, 8, 8, 8]
+    served = [d.stream for r in reads for d in r]
+    assert sorted(served) == sorted(streams)  # every camera once before any camera twice
+    assert all(d.fields["n"] == b"0" for r in reads for d in r)  # each camera's oldest frame first
+    few = queue.read("g", "c", streams[:2], count=8, block_ms=100)
+    assert len(few) == 8 and {d.stream for d in few} == set(streams[:2])

@@ -31,9 +31,10 @@ class Queue(ABC):
 
     @abstractmethod
     def read(self, group: str, consumer: str, streams: Sequence[str], count: int, block_ms: int) -> list[Delivery]:
-        """New entries from `streams`, at most `count` from each, waiting up to `block_ms` for the first.
+        """New entries from `streams`, at most `count` in all, waiting up to `block_ms` for the first.
 
-        Everything returned is pending for `consumer` until acknowledged or reclaimed.
+        Streams take turns across calls, so a busy stream cannot starve the others. Everything
+        returned is pending for `consumer` until acknowledged or reclaimed.
         """
 
     @abstractmethod

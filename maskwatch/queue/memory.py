@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -30,6 +30,7 @@ class MemoryQueue(Queue):
         self._streams: dict[str, _Stream] = {}
         self._ids = itertools.count(1)
         self._cond = threading.Condition()
+        self._turn = 0  # the stream the next read starts with
 
     def _stream(self, name: str) -> _Stream:
         return self._streams.setdefault(name, _Stream())
@@ -61,18 +62,28 @@ class MemoryQueue(Queue):
                     return out
                 self._cond.wait(remaining)
 
+    def _undelivered(self, name: str) -> deque[str]:
+        s = self._stream(name)
+        return deque(i for i in s.entries if i not in s.delivered)
+
     def _take(self, consumer: str, streams: Sequence[str], count: int) -> list[Delivery]:
+        """Up to `count` undelivered entries, one per stream per round, starting where the last read stopped."""
+        if not streams:
+            return []
+        start = self._turn % len(streams)
+        rotated = [*streams[start:], *streams[:start]]
+        waiting = {name: self._undelivered(name) for name in rotated}
         out: list[Delivery] = []
         now = time.monotonic()
-        for name in streams:
-            s = self._stream(name)
-            for entry_id, fields in s.entries.items():
-                if len(out) >= count:
-                    return out
-                if entry_id not in s.delivered:
+        while len(out) < count and any(waiting.values()):
+            for k, name in enumerate(rotated):
+                if waiting[name] and len(out) < count:
+                    entry_id = waiting[name].popleft()
+                    s = self._stream(name)
                     s.delivered.add(entry_id)
                     s.pending[entry_id] = _Pending(consumer, now)
-                    out.append(Delivery(name, entry_id, fields))
+                    out.append(Delivery(name, entry_id, s.entries[entry_id]))
+                    self._turn = start + k + 1
         return out
 
     def ack(self, group: str, deliveries: Sequence[Delivery]) -> None:

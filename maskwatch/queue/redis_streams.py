@@ -15,6 +15,7 @@ class RedisQueue(Queue):
     def __init__(self, url: str, socket_timeout_s: float = 10.0) -> None:
         self._where = redact_url(url)
         self._redis = redis.Redis.from_url(url, socket_timeout=socket_timeout_s, socket_connect_timeout=5)
+        self._turn = 0  # the stream `read` starts with
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -51,6 +52,28 @@ class RedisQueue(Queue):
     def read(self, group: str, consumer: str, streams: Sequence[str], count: int, block_ms: int) -> list[Delivery]:
         if not streams:
             return []
+        # XREADGROUP's COUNT applies to each stream: over 32 cameras with a backlog one call would
+        # hand a consumer 32 x count frames, held pending for seconds while other consumers idle.
+        # So a call reads at most `count` streams, `count // streams` entries from each, and
+        # goes on with the next streams only while it has fewer than `count`.
+        out: list[Delivery] = []
+        scanned = 0
+        while len(out) < count and scanned < len(streams):
+            want = count - len(out)
+            size = min(want, len(streams) - scanned)
+            window = [streams[(self._turn + i) % len(streams)] for i in range(size)]
+            self._turn = (self._turn + size) % len(streams)
+            scanned += size
+            out += self._read(group, consumer, window, want // size, None)
+        if out or block_ms <= 0:
+            return out
+        # Nothing waiting: block on every stream. Redis answers with the one stream that received
+        # first, so this returns one entry (everything returned is pending: none may be cut off).
+        return self._read(group, consumer, streams, 1, block_ms)
+
+    def _read(
+        self, group: str, consumer: str, streams: Sequence[str], count: int, block_ms: int | None
+    ) -> list[Delivery]:
         reply = self._call(
             "XREADGROUP",
             self._redis.xreadgroup,
@@ -58,12 +81,11 @@ class RedisQueue(Queue):
             consumer,
             dict.fromkeys(streams, ">"),
             count=count,
-            block=max(1, block_ms),
+            block=block_ms,
         )
         out: list[Delivery] = []
         for stream, entries in reply or []:
             out.extend(self._deliveries(stream.decode(), entries))
-        # COUNT applies per stream; everything delivered is returned (it is pending now).
         return out
 
     def ack(self, group: str, deliveries: Sequence[Delivery]) -> None:
