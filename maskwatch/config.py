@@ -129,9 +129,10 @@ class CameraConfig(_Model):
     decode: Literal["auto", "all", "keyframes"] = Field(
         "auto",
         description="keyframes: decode only key frames (a fraction of the CPU; samples at most at the keyframe "
-        "rate). auto: skip frames nothing refers to (B-frames) when sampling at most every second frame, skip "
-        "what follows the last sample before the next key frame, and decode key frames only once they come at "
-        "least every 1/sample_fps s. all: decode every frame.",
+        "rate). auto: skip frames nothing refers to (B-frames) when sampling at most every second frame (every "
+        "B-frame once the stream has shown that no I- or P-frame refers to one), skip what follows the last "
+        "sample before the next key frame, and decode key frames only once they come at least every "
+        "1/sample_fps s. all: decode every frame.",
     )
     motion: MotionConfig | None = Field(
         None, description="Skip frames in which nothing moved (saves inference on quiet cameras); null: off."

