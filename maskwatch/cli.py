@@ -270,7 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clip", type=Path, default=Path("../shared/videos/four-people-putting-on-masks.mp4"))
     p.add_argument("--cameras", type=int, help="instead: the whole pipeline with this many RTSP cameras on loopback")
     p.add_argument("--duration", type=float, default=30.0, help="with --cameras: seconds measured after warm-up")
-    p.add_argument("--warmup", type=float, default=20.0, help="with --cameras: seconds before measuring")
+    p.add_argument(
+        "--warmup",
+        type=float,
+        default=20.0,
+        help="with --cameras: seconds before measuring; then until the start-up backlog is under 2 s of frames "
+        "(at most twice the warm-up again)",
+    )
     p.add_argument(
         "--find-max", action="store_true", help="with --cameras: ramp up, then bisect to the most cameras sustained"
     )
