@@ -79,8 +79,8 @@ class BFrameCheck:
     every I- and P-frame the two produce is compared pixel for pixel. The answer is yes only when
     `FRAMES` of them were identical, across at least one keyframe after the first, and the
     I/P-frames alone still come at least twice per sampling period. On the benchmark's x264
-    stream this decodes 117 frames in 216 (measured); on streams without B-frames it changes
-    nothing, and the check ends as soon as that is clear.
+    stream this decodes 117 frames in 216 (measured); on streams without reference B-frames it
+    changes nothing, and the check ends after `FRAMES` frames.
     """
 
     FRAMES = 24
@@ -161,10 +161,12 @@ class BFrameCheck:
         self._decide()
 
     def _decide(self) -> None:
-        if self.compared < self.FRAMES or self._keyframes < 2:
+        if self.compared < self.FRAMES:
             return
-        if self.b_frames == 0:
-            self._conclude(False, "no B-frame is a reference: they are skipped already")
+        if self.b_frames == 0:  # as on most cameras' streams: the check ends without waiting for a keyframe
+            self._conclude(False, "no reference B-frames, nothing more to skip")
+        elif self._keyframes < 2:
+            return
         elif self.largest_gap > self.period / 2:
             self._conclude(False, f"I- and P-frames alone are up to {self.largest_gap:.2f} s apart")
         else:

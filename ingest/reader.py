@@ -192,9 +192,8 @@ class CameraReader:
     def _bframes_decided(self, stream: av.VideoStream, check: BFrameCheck) -> None:
         if check.verdict:
             stream.codec_context.skip_frame = self.skip_mode = "BIDIR"
-            log.info("%s: skipping all B-frames (%s)", self.where, check.reason)
-        else:
-            log.info("%s: decoding the B-frames other frames refer to (%s)", self.where, check.reason)
+        outcome = "skipping all B-frames" if check.verdict else "decoding as before"
+        log.info("%s: B-frame check: %s: %s", self.where, check.reason, outcome)
 
     def _send(self, frame: av.VideoFrame, captured_at: float) -> None:
         image = frame.to_ndarray(format="bgr24")

@@ -334,16 +334,24 @@ def _read_all(clip: Path, mode: str, sample_fps: float) -> tuple[CameraReader, d
 
 
 @pytest.mark.parametrize(
-    ("preset", "skip_mode", "decoded_at_most"),
+    ("preset", "skip_mode", "decoded_at_most", "reason"),
     [
         # x264's faster presets: no P-frame refers to a B-frame, so none needs decoding.
-        ("veryfast", "BIDIR", 135),
+        ("veryfast", "BIDIR", 135, "decoded identically without B-frames"),
         # Its default preset: P-frames refer to reference B-frames, which must stay.
-        ("medium", "NONREF", 200),
+        ("medium", "NONREF", 200, "a P-frame refers to a B-frame"),
+        # No B-frames at all, as from many cameras: the check ends early.
+        ("ultrafast", "NONREF", 210, "nothing more to skip"),
     ],
 )
 def test_auto_decode_skips_every_b_frame_only_where_no_p_frame_refers_to_one(
-    tmp_path: Path, shared: Path, caplog: pytest.LogCaptureFixture, preset: str, skip_mode: str, decoded_at_most: int
+    tmp_path: Path,
+    shared: Path,
+    caplog: pytest.LogCaptureFixture,
+    preset: str,
+    skip_mode: str,
+    decoded_at_most: int,
+    reason: str,
 ) -> None:
     from maskwatch.clips import transcode_clip
 
@@ -353,7 +361,7 @@ def test_auto_decode_skips_every_b_frame_only_where_no_p_frame_refers_to_one(
     with caplog.at_level("INFO", logger="ingest.reader"):
         auto, samples = _read_all(clip, "auto", 1)
     assert auto.skip_mode == skip_mode, caplog.text
-    assert ("skipping all B-frames" in caplog.text) == (skip_mode == "BIDIR")
+    assert ("skipping all B-frames" in caplog.text) == (skip_mode == "BIDIR") and reason in caplog.text
     assert len(samples) == 12 and auto.counters.decoded <= decoded_at_most, auto.counters
     # Every sample is bit for bit the frame a decoder of every frame produced at that time.
     assert every.counters.decoded == 300
