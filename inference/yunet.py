@@ -18,12 +18,16 @@ from maskwatch.errors import ModelFileError
 STRIDES = (8, 16, 32)
 
 
+def _described(model: Path | bytes) -> str:
+    return f"YuNet model file {model}" if isinstance(model, Path) else "YuNet model"
+
+
 def _runtime_model(model: Path | bytes) -> bytes:
     """The network as ONNX Runtime should run it: any input size, and without the landmark heads
     (`kps_*`), which nothing here uses: ONNX Runtime then skips their layers (3 % of the time)."""
     import onnx
 
-    where = f"YuNet model file {model}" if isinstance(model, Path) else "YuNet model"
+    where = _described(model)
     try:
         proto = onnx.load(str(model)) if isinstance(model, Path) else onnx.load_from_string(model)
     except Exception as exc:  # onnx raises DecodeError, OSError, ValueError... for a damaged file
@@ -67,8 +71,7 @@ class YuNetOnnx:
         try:
             self._session = ort.InferenceSession(runtime_model, options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime's own exception types are not importable in every version
-            what = f"YuNet model file {model}" if isinstance(model, Path) else "YuNet model"
-            raise ModelFileError(f"{what} could not be loaded: {exc}") from None
+            raise ModelFileError(f"{_described(model)} could not be loaded: {exc}") from None
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
         self._buffers = threading.local()

@@ -62,7 +62,7 @@ def measure(url: str, sample_fps: float, seconds: float, mode: str) -> IngestCos
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     # The first seconds of a connection are not its steady state: `auto` checks the stream's
-    # B-frames with a second decoder for about 10 s before it skips them.
+    # B-frames with a second decoder (5 s on the benchmark stream) before it skips them.
     thread.join(WARMUP_S)
     cpu0, wall0, decoded0, sent0 = _cpu_s(), time.monotonic(), reader.counters.decoded, len(sent)
     thread.join(seconds)

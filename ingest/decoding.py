@@ -93,7 +93,6 @@ class BFrameCheck:
         probe.thread_type = "SLICE"
         probe.skip_frame = "BIDIR"
         self._probe: av.VideoCodecContext | None = probe  # type: ignore[assignment]
-        self._time_base = stream.time_base
         self.period = period
         self._start_pts: int | None = None
         self._keyframes = 0
@@ -123,6 +122,11 @@ class BFrameCheck:
             return
         for frame in frames:
             self._pair(frame, self._probe_digests, self._main)
+
+    def packets_left_out(self) -> None:
+        """The reader skipped packets (the rest of a group of pictures): the distance from the
+        last I/P-frame to the next says nothing about the stream's spacing of them."""
+        self._last_time = None
 
     def main_frame(self, frame: av.VideoFrame) -> None:
         """Every frame the main decoder outputs."""

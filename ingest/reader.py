@@ -236,6 +236,8 @@ class CameraReader:
                 self.last_progress = time.monotonic()
                 if gops is not None and gops.skip(packet):
                     self.counters.packets_skipped += 1
+                    if bframes is not None:
+                        bframes.packets_left_out()
                     continue
                 if bframes is not None:
                     bframes.feed(packet)
