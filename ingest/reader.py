@@ -151,7 +151,14 @@ class ReaderCounters:
 class CameraReader:
     """Reads until the source ends, fails, or `stop` is set. One instance per connection attempt."""
 
-    def __init__(self, camera: CameraConfig, cfg: IngestConfig, publish: Publish, first_seq: int = 0) -> None:
+    def __init__(
+        self,
+        camera: CameraConfig,
+        cfg: IngestConfig,
+        publish: Publish,
+        first_seq: int = 0,
+        bframe_checks: threading.Semaphore | None = None,
+    ) -> None:
         self.camera = camera
         self.cfg = cfg
         self.publish = publish
@@ -161,6 +168,8 @@ class CameraReader:
         self.counters = ReaderCounters()
         self.keyframes_only = False
         self.skip_mode: str | None = None  # FFmpeg's skip_frame setting in use
+        # Shared by the cameras of a stage: how many may run a B-frame check at once.
+        self.bframe_checks = bframe_checks or threading.BoundedSemaphore(BFrameCheck.AT_ONCE)
         self.next_seq = first_seq
 
     @property
@@ -220,7 +229,7 @@ class CameraReader:
         elif skip is not None:
             stream.codec_context.skip_frame = skip
         self.skip_mode = skip
-        bframes = BFrameCheck(stream, period) if skip == "NONREF" else None
+        bframes = BFrameCheck(stream, period, self.bframe_checks) if skip == "NONREF" else None
         gate = MotionGate(self.camera.motion) if self.camera.motion is not None else None
         gops = GopSkipper() if self.camera.decode == "auto" else None
         wall_start = time.time()
@@ -236,8 +245,6 @@ class CameraReader:
                 self.last_progress = time.monotonic()
                 if gops is not None and gops.skip(packet):
                     self.counters.packets_skipped += 1
-                    if bframes is not None:
-                        bframes.packets_left_out()
                     continue
                 if bframes is not None:
                     bframes.feed(packet)
@@ -255,7 +262,9 @@ class CameraReader:
                         rel, last_t = t - t0, t
                     if not self.keyframes_only and skipper.observe(frame, rel):
                         self._skip_non_key(stream)
-                        bframes = None
+                        if bframes is not None:
+                            bframes.close()
+                            bframes = None
                     if self.source.is_file and self.camera.realtime:  # a recording plays at its own pace
                         ahead = rel - (time.monotonic() - mono_start)
                         if ahead > 0 and stop.wait(ahead):
@@ -276,6 +285,8 @@ class CameraReader:
         except (av.error.FFmpegError, OSError) as exc:
             raise source_error(exc, self.where, self.source) from None
         finally:
+            if bframes is not None:
+                bframes.close()
             container.close()
         raise StreamEnded(
             f"{self.where}: " + ("end of recording" if self.source.is_file else "stream ended (server closed it)")

@@ -11,6 +11,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from ingest.decoding import BFrameCheck
 from ingest.watchdog import CameraWatchdog
 from maskwatch.config import CameraConfig, Settings
 from maskwatch.queue import Queue
@@ -31,6 +32,7 @@ class IngestStage:
         self.queue = queue
         self._lock = threading.Lock()
         self._started = False
+        self._bframe_checks = threading.BoundedSemaphore(BFrameCheck.AT_ONCE)
         self._cameras: dict[str, _Camera] = {c.id: self._new(c) for c in settings.cameras}
 
     @property
@@ -40,7 +42,9 @@ class IngestStage:
 
     def _new(self, camera: CameraConfig) -> _Camera:
         return _Camera(
-            CameraWatchdog(camera, self.settings.ingest, self.queue, self.settings.queue.frames_maxlen),
+            CameraWatchdog(
+                camera, self.settings.ingest, self.queue, self.settings.queue.frames_maxlen, self._bframe_checks
+            ),
             threading.Event(),
         )
 

@@ -31,8 +31,16 @@ HEALTHY_AFTER_S = 30.0  # a connection that delivered for this long resets the b
 
 
 class CameraWatchdog:
-    def __init__(self, camera: CameraConfig, cfg: IngestConfig, queue: Queue, frames_maxlen: int) -> None:
+    def __init__(
+        self,
+        camera: CameraConfig,
+        cfg: IngestConfig,
+        queue: Queue,
+        frames_maxlen: int,
+        bframe_checks: threading.Semaphore | None = None,
+    ) -> None:
         self.camera = camera
+        self.bframe_checks = bframe_checks
         self.cfg = cfg
         self.queue = queue
         self.frames_maxlen = frames_maxlen
@@ -123,7 +131,7 @@ class CameraWatchdog:
             return
         attempt = 0
         while not stop.is_set():
-            reader = CameraReader(self.camera, self.cfg, self._publish, self._seq)
+            reader = CameraReader(self.camera, self.cfg, self._publish, self._seq, self.bframe_checks)
             self._synced = ReaderCounters()
             reader_stop = threading.Event()
             outcome: list[BaseException] = []

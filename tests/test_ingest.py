@@ -1,5 +1,6 @@
 """Ingest against a real RTSP server on 127.0.0.1 serving real H.264."""
 
+import contextlib
 import itertools
 import socket
 import threading
@@ -386,3 +387,29 @@ def test_b_frame_check_runs_on_rtsp_streams(rtsp_server, tmp_path: Path, shared:
     stop.set()
     thread.join(10)
     assert reader.skip_mode == "BIDIR"
+
+
+def test_b_frame_checks_take_turns_and_give_their_slot_back(tmp_path: Path, shared: Path) -> None:
+    from maskwatch.clips import transcode_clip
+
+    source = shared / "videos" / "four-people-putting-on-masks.mp4"
+    clip = transcode_clip(source, tmp_path / "b.mp4", (640, 360), 25, 2.0, 12)
+    slots = threading.BoundedSemaphore(1)
+
+    def read(realtime: bool, stop_after_s: float | None = None) -> CameraReader:
+        camera = {"id": "c", "name": "C", "url": str(clip), "realtime": realtime, "sample_fps": 1}
+        settings = settings_for([camera])
+        reader = CameraReader(settings.cameras[0], settings.ingest, lambda f: None, bframe_checks=slots)
+        stop = threading.Event()
+        if stop_after_s is not None:
+            threading.Timer(stop_after_s, stop.set).start()
+        with contextlib.suppress(StreamEnded):
+            reader.run(stop)
+        return reader
+
+    slots.acquire()  # another camera is checking: this one decodes as before, to the end
+    assert read(realtime=False).skip_mode == "NONREF"
+    slots.release()
+    assert read(realtime=False).skip_mode == "BIDIR"
+    assert read(realtime=True, stop_after_s=1.5).skip_mode == "NONREF"  # stopped mid-check
+    assert slots.acquire(blocking=False)  # both gave the slot back
