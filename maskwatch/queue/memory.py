@@ -62,9 +62,10 @@ class MemoryQueue(Queue):
                     return out
                 self._cond.wait(remaining)
 
-    def _undelivered(self, name: str) -> deque[str]:
+    def _undelivered(self, name: str, limit: int) -> deque[str]:
+        """The oldest `limit` entries not delivered yet (a read needs no more from one stream)."""
         s = self._stream(name)
-        return deque(i for i in s.entries if i not in s.delivered)
+        return deque(itertools.islice((i for i in s.entries if i not in s.delivered), limit))
 
     def _take(self, consumer: str, streams: Sequence[str], count: int) -> list[Delivery]:
         """Up to `count` undelivered entries, one per stream per round, starting where the last read stopped."""
@@ -72,7 +73,7 @@ class MemoryQueue(Queue):
             return []
         start = self._turn % len(streams)
         rotated = [*streams[start:], *streams[:start]]
-        waiting = {name: self._undelivered(name) for name in rotated}
+        waiting = {name: self._undelivered(name, count) for name in rotated}
         out: list[Delivery] = []
         now = time.monotonic()
         while len(out) < count and any(waiting.values()):
