@@ -63,11 +63,21 @@ class GopSkipper:
             return False
         return self._skipping and packet.size > 0  # the empty packet at the end flushes the decoder
 
-    def sampled(self, next_sample: float, frame_period: float) -> None:
-        """A frame was sampled; the next sample is due at stream time `next_sample`."""
+    def ends_group(self, next_sample: float, frame_period: float) -> bool:
+        """Whether a sample after which the next is due at stream time `next_sample` is the last
+        one the current group of pictures holds."""
         gaps = [b - a for a, b in itertools.pairwise(self._keys)]
         if len(gaps) == 2 and abs(gaps[0] - gaps[1]) < frame_period:  # a regular keyframe interval
-            self._skipping = next_sample >= self._keys[-1] + gaps[-1] - frame_period / 2
+            return next_sample >= self._keys[-1] + gaps[-1] - frame_period / 2
+        return False
+
+    def sampled(self, next_sample: float, frame_period: float) -> None:
+        """A frame was sampled; the next sample is due at stream time `next_sample`."""
+        self._skipping = self.ends_group(next_sample, frame_period)
+
+    def skip_to_keyframe(self) -> None:
+        """The decoder was flushed: only a keyframe can follow."""
+        self._skipping = True
 
 
 class BFrameCheck:

@@ -338,7 +338,8 @@ def _read_all(clip: Path, mode: str, sample_fps: float) -> tuple[CameraReader, d
     ("preset", "skip_mode", "decoded_at_most", "reason"),
     [
         # x264's faster presets: no P-frame refers to a B-frame, so none needs decoding.
-        ("veryfast", "BIDIR", 135, "decoded identically without B-frames"),
+        # Its last sample of each group is flushed out of the decoder: 83 frames (91 without).
+        ("veryfast", "BIDIR", 86, "decoded identically without B-frames"),
         # Its default preset: P-frames refer to reference B-frames, which must stay.
         ("medium", "NONREF", 200, "a P-frame refers to a B-frame"),
         # No B-frames at all, as from many cameras: the check ends early.
@@ -364,6 +365,7 @@ def test_auto_decode_skips_every_b_frame_only_where_no_p_frame_refers_to_one(
     assert auto.skip_mode == skip_mode, caplog.text
     assert ("skipping all B-frames" in caplog.text) == (skip_mode == "BIDIR") and reason in caplog.text
     assert len(samples) == 12 and auto.counters.decoded <= decoded_at_most, auto.counters
+    assert (auto.counters.drains >= 3) == (skip_mode == "BIDIR"), auto.counters
     # Every sample is bit for bit the frame a decoder of every frame produced at that time.
     assert every.counters.decoded == 300
     for t, jpeg in samples.items():
