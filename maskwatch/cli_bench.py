@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, TypeVar
 
 from maskwatch.config import Settings
 
 RAMP = (1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64)
+# "Sustained" only asks that the queue stops growing: a load that drains its start-up backlog
+# slowly passes with a p95 of 30 s. Operators also want results while the person is still there.
+LIVE_P95_S = 2.0
 
 
 class _Run(Protocol):
@@ -46,6 +49,20 @@ def ramp(measure: Callable[[int], R], most: int, find_max: bool) -> list[R]:
     return sorted(runs, key=lambda r: r.cameras)
 
 
+class _TimedRun(_Run, Protocol):
+    @property
+    def p95_result_latency_s(self) -> float | None: ...
+
+
+def most_live(runs: Sequence[_TimedRun], p95_s: float = LIVE_P95_S) -> int:
+    """The most cameras among the loads tried that were sustained with p95 capture-to-result under
+    `p95_s` (find-max bisects on "sustained" alone, so counts between those tried are unknown)."""
+    live = (
+        r.cameras for r in runs if r.sustained and r.p95_result_latency_s is not None and r.p95_result_latency_s < p95_s
+    )
+    return max(live, default=0)
+
+
 def bench_pipeline(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
@@ -67,8 +84,16 @@ def bench_pipeline(args: argparse.Namespace, settings: Settings) -> int:
     for line in table(results):
         print(line)
     best = max((r.cameras for r in results if r.sustained), default=0)
-    print(f"max cameras sustained: {best} ({settings.analyzer.detector.backend}, {workers} inference process(es))")
-    report: dict[str, object] = {"max_sustained": best, "runs": [r.to_json() for r in results]}
+    live = most_live(results)
+    print(
+        f"max cameras sustained: {best}; with p95 capture-to-result under {LIVE_P95_S:g} s: {live} "
+        f"({settings.analyzer.detector.backend}, {workers} inference process(es))"
+    )
+    report: dict[str, object] = {
+        "max_sustained": best,
+        "max_sustained_p95_under_2s": live,
+        "runs": [r.to_json() for r in results],
+    }
     if args.baseline:  # the naive scripts on the same streams, ramped the same way
         base_runs = ramp(baseline, args.cameras, args.find_max)
         print(f"{'baseline cameras':>16} {'frames/s':>9} {'max lag s':>10} {'cpu s/s':>8} {'sustained':>9}")

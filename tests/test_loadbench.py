@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from maskwatch.cli_bench import ramp
+from maskwatch.cli_bench import most_live, ramp
 from maskwatch.loadbench import _quantile
 
 
@@ -80,3 +80,23 @@ def test_find_max_ramps_then_bisects_to_the_exact_largest_count(capacity: int, m
     assert [r.cameras for r in runs] == sorted(measured)  # each count measured once, reported in order
     assert len(measured) == len(set(measured))
     assert ramp(measure, 5, find_max=False) == [_Run(5, capacity >= 5)]
+
+
+@dataclass(frozen=True)
+class _TimedRun:
+    cameras: int
+    sustained: bool
+    p95_result_latency_s: float | None
+
+
+def test_live_count_needs_both_sustained_and_a_short_p95() -> None:
+    runs = [
+        _TimedRun(8, True, 0.3),
+        _TimedRun(12, True, 1.9),
+        _TimedRun(16, True, 2.25),  # sustained, but results come too late
+        _TimedRun(20, True, None),  # no result latency measured
+        _TimedRun(22, False, 1.0),  # quick while it lasted, but falling behind
+    ]
+    assert most_live(runs) == 12
+    assert most_live(runs, p95_s=3.0) == 16
+    assert most_live([_TimedRun(4, True, 2.0)]) == 0  # the limit itself is not under it
