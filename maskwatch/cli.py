@@ -101,6 +101,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     import cv2
 
+    from maskwatch.machine import describe_cpu
+
+    print(f"machine: {describe_cpu()}", flush=True)
     if args.cameras:
         from maskwatch.cli_bench import bench_pipeline
 

@@ -67,6 +67,7 @@ def bench_pipeline(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
     from maskwatch.loadbench import BaselineResult, LoadResult, bench_clip, measure, measure_baseline, table
+    from maskwatch.machine import describe_cpu
 
     settings = settings.model_copy(update={"queue": settings.queue.model_copy(update={"url": args.redis})})
     clip = bench_clip(args.clip, Path("runs/bench"))
@@ -90,6 +91,7 @@ def bench_pipeline(args: argparse.Namespace, settings: Settings) -> int:
         f"({settings.analyzer.detector.backend}, {workers} inference process(es))"
     )
     report: dict[str, object] = {
+        "machine": describe_cpu(),
         "max_sustained": best,
         "max_sustained_p95_under_2s": live,
         "runs": [r.to_json() for r in results],
