@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import random
 import signal
 import socket
 import sqlite3
@@ -33,6 +34,7 @@ from maskwatch.config import Settings
 from maskwatch.streams import frames_stream
 
 RTSP_SERVER = Path(__file__).resolve().parent / "rtsp_server.py"
+BENCH_GOP_S = 2.0  # the benchmark stream's keyframe interval
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -119,9 +121,19 @@ def _quantile(counts: dict[float, float], q: float) -> float | None:
     return lower
 
 
+def camera_phases(cameras: int, seed: int = 0) -> list[float]:
+    """When each camera's groups of pictures start, uniform over one group, as independent encoders
+    have it. Without this every stream would start at its client's connection, and ingest connects
+    to all cameras at once: every camera would then sample within the same 40 ms of each second, a
+    burst real cameras never send. Seeded, so that runs are comparable."""
+    rng = random.Random(seed)
+    return [round(rng.uniform(0.0, BENCH_GOP_S), 3) for _ in range(cameras)]
+
+
 def start_rtsp_server(clip: Path, cameras: int) -> tuple[subprocess.Popen[str], int]:
+    mounts = [f"cam{i}={clip},phase={phase}" for i, phase in enumerate(camera_phases(cameras))]
     server = subprocess.Popen(
-        ["/usr/bin/python3", str(RTSP_SERVER), "--port", "0", *[f"cam{i}={clip}" for i in range(cameras)]],
+        ["/usr/bin/python3", str(RTSP_SERVER), "--port", "0", *mounts],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -362,7 +374,7 @@ def bench_clip(source: Path, out_dir: Path) -> Path:
     """The benchmark stream: 1280x720, 25 fps, H.264, keyframe every 2 s (made once, then reused)."""
     clip = out_dir / f"{source.stem}-720p25-gop2s.mp4"
     if not clip.exists():
-        transcode_clip(source, clip, (1280, 720), 25, 2.0)
+        transcode_clip(source, clip, (1280, 720), 25, BENCH_GOP_S)
     return clip
 
 

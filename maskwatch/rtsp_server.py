@@ -11,7 +11,10 @@ H.264 access units are read once, then pushed through appsrc forever with timest
 by the clip length on every loop. `,freeze=S` stops sending after S seconds while keeping the
 connection open (a frozen camera). `,once` plays the clip once and ends the stream (EOS), so
 every client gets exactly the same frames. `,auth=USER/PASSWORD` makes the mount require those
-credentials (RTSP basic auth; others get 401), the other mounts stay open.
+credentials (RTSP basic auth; others get 401), the other mounts stay open. `,phase=S` holds the
+first keyframe back S seconds after the client starts playing: each client's stream otherwise
+starts when it connects, so clients that connect together get their keyframes together, where
+real cameras' encoders each keep their own rhythm.
 """
 
 from __future__ import annotations
@@ -51,11 +54,12 @@ def load_access_units(path: str) -> tuple[Gst.Caps, list[tuple[int, int, bytes, 
 
 
 class LoopFactory(GstRtspServer.RTSPMediaFactory):
-    def __init__(self, path: str, freeze_after_s: float | None, once: bool = False) -> None:
+    def __init__(self, path: str, freeze_after_s: float | None, once: bool = False, phase_s: float = 0.0) -> None:
         super().__init__()
         self.caps, self.units, self.length = load_access_units(path)
         self.freeze_after = None if freeze_after_s is None else int(freeze_after_s * Gst.SECOND)
         self.once = once
+        self.phase = int(phase_s * Gst.SECOND)
         self.set_shared(False)
         self.connect("media-configure", self._configure)
 
@@ -81,6 +85,7 @@ class LoopFactory(GstRtspServer.RTSPMediaFactory):
             stamped = pts - base + state["loop"] * self.length
             if self.freeze_after is not None and stamped > self.freeze_after:
                 return  # frozen: the connection stays up, nothing more arrives
+            stamped += self.phase  # the stream is paced by these timestamps: later ones go out later
             buf = Gst.Buffer.new_wrapped(data)
             buf.pts = buf.dts = stamped
             buf.duration = dur
@@ -97,7 +102,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", default="0")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("mounts", nargs="+", help="name=file.mp4[,freeze=S][,once][,auth=USER/PASSWORD]")
+    parser.add_argument("mounts", nargs="+", help="name=file.mp4[,freeze=S][,once][,auth=USER/PASSWORD][,phase=S]")
     args = parser.parse_args()
     Gst.init(None)
     server = GstRtspServer.RTSPServer()
@@ -113,7 +118,12 @@ def main() -> None:
         name, _, rest = spec.partition("=")
         path, *opts = rest.split(",")
         options = dict(o.split("=", 1) for o in opts if "=" in o)
-        factory = LoopFactory(path, float(options["freeze"]) if "freeze" in options else None, "once" in opts)
+        factory = LoopFactory(
+            path,
+            float(options["freeze"]) if "freeze" in options else None,
+            "once" in opts,
+            float(options.get("phase", 0.0)),
+        )
         # Access without construct answers 401 (a challenge) rather than 404 (no such mount).
         roles = {"anonymous": "true"}
         if "auth" in options:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from maskwatch.cli_bench import most_live, ramp
-from maskwatch.loadbench import _quantile
+from maskwatch.loadbench import BENCH_GOP_S, _quantile, camera_phases
 
 
 def test_quantiles_interpolate_inside_the_bucket() -> None:
@@ -100,3 +102,32 @@ def test_live_count_needs_both_sustained_and_a_short_p95() -> None:
     assert most_live(runs) == 12
     assert most_live(runs, p95_s=3.0) == 16
     assert most_live([_TimedRun(4, True, 2.0)]) == 0  # the limit itself is not under it
+
+
+def test_cameras_start_their_groups_of_pictures_at_different_times() -> None:
+    phases = camera_phases(20)
+    assert phases == camera_phases(20)  # seeded: runs are comparable
+    assert camera_phases(8) == phases[:8]  # a camera keeps its phase as the ramp adds cameras
+    assert all(0 <= p < BENCH_GOP_S for p in phases)
+    assert max(phases) - min(phases) > BENCH_GOP_S / 2  # spread over the group, not bunched
+
+
+@pytest.mark.shared
+def test_the_rtsp_servers_phase_holds_a_streams_first_keyframe_back(rtsp_server, shared: Path) -> None:
+    import av
+
+    clip = shared / "videos" / "woman-with-mask.mp4"
+    server = rtsp_server([f"now={clip}", f"later={clip},phase=1.5"])
+    first: dict[str, float] = {}
+
+    def read(mount: str) -> None:
+        with av.open(server.url(mount), options={"rtsp_transport": "tcp"}, timeout=10) as container:
+            next(container.decode(video=0))
+            first[mount] = time.monotonic()
+
+    readers = [threading.Thread(target=read, args=(m,)) for m in ("now", "later")]
+    for r in readers:
+        r.start()
+    for r in readers:
+        r.join(20)
+    assert 1.1 <= first["later"] - first["now"] <= 1.9, first
