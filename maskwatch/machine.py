@@ -25,14 +25,10 @@ def _first_block(cpuinfo: str) -> dict[str, str]:
 
 def _vector_units(flags: set[str]) -> str:
     if "avx512f" in flags:
-        units = "AVX-512" + (", AMX" if "amx_tile" in flags else "")
-    elif "avx2" in flags:
-        units = "AVX2, no AVX-512"
-    elif "avx" in flags:
-        units = "AVX, no AVX2"
-    else:
-        units = "no AVX"
-    return units
+        return "AVX-512" + (", AMX" if "amx_tile" in flags else "")
+    if "avx2" in flags:
+        return "AVX2, no AVX-512"
+    return "AVX, no AVX2" if "avx" in flags else "no AVX"
 
 
 def describe_cpu(cpuinfo: str | None = None, cpus: int | None = None) -> str:
