@@ -34,6 +34,10 @@ def setup_logging(cfg: LoggingConfig | None = None, verbose: bool = False) -> No
     # Migration chatter is not news to an operator; problems still come through as warnings.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # httpx logs every request with its full URL, credentials and tokens included; deliveries are
+    # logged by the alert dispatcher, with the URL redacted.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
 def camera(camera_id: str, **more: object) -> dict[str, object]:

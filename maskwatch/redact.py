@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit, urlunsplit
+
+# Query parameters that carry a credential: cameras that take `?user=admin&password=...`, webhook
+# receivers that take `?token=...`. Matched on the parameter's name, whatever its case.
+_SECRET_PARAM = re.compile(
+    r"(?i)(^|[&;])((?:[\w.-]*[_.-])?(?:password|passwd|pwd|pass|token|secret|sig|signature|auth|key|apikey|api_key"
+    r"|access_token|code))=([^&;#]*)"
+)
 
 
 def redact_url(url: str) -> str:
-    """`rtsp://user:pw@host/x` -> `rtsp://user:***@host/x`; URLs without credentials are unchanged."""
+    """`rtsp://user:pw@host/x` -> `rtsp://user:***@host/x`, and the values of query parameters
+    named like credentials (`?token=...`, `&password=...`) -> `***`; other URLs are unchanged."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return "<unparseable url>"
-    if parts.password is None and "@" not in parts.netloc:
+    netloc, query = parts.netloc, parts.query
+    if parts.password is not None or "@" in parts.netloc:
+        user = parts.username or ""
+        host = parts.netloc.rsplit("@", 1)[1]
+        netloc = f"{user}:***@{host}" if parts.password is not None else f"***@{host}"
+    query = _SECRET_PARAM.sub(lambda m: f"{m.group(1)}{m.group(2)}=***" if m.group(3) else m.group(0), query)
+    if (netloc, query) == (parts.netloc, parts.query):
         return url
-    user = parts.username or ""
-    host = parts.netloc.rsplit("@", 1)[1]
-    netloc = f"{user}:***@{host}" if parts.password is not None else f"***@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

@@ -1,6 +1,8 @@
 """Alert delivery to a real HTTP receiver and a real SMTP server, through the durable outbox."""
 
 import datetime as dt
+import io
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.dispatcher import Dispatcher
-from maskwatch.config import Settings, parse_settings
+from maskwatch.config import LoggingConfig, Settings, parse_settings
 from maskwatch.demo_media import DEMO_SCENES, render_scene
+from maskwatch.logs import setup_logging
 from maskwatch.messages import FaceObservation, FrameMessage
 from storage.db import create_db_engine
 from storage.models import DeliveryAttempt, OutboxAlert
@@ -128,6 +131,34 @@ def test_dead_webhook_does_not_block_email_and_is_dead_lettered(tmp_path: Path) 
     with Session(engine) as s:
         attempts = s.scalars(select(DeliveryAttempt).where(DeliveryAttempt.ok.is_(False))).all()
         assert len(attempts) == 6 and all("127.0.0.1:1" in a.detail for a in attempts)
+
+
+def test_webhook_credentials_reach_no_log_and_no_delivery_record(tmp_path: Path) -> None:
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    setup_logging(LoggingConfig(level="DEBUG"))
+    log_text = io.StringIO()
+    root.handlers[0].setStream(log_text)  # type: ignore[attr-defined]
+    try:
+        with webhook_receiver(statuses=[503]) as hook:
+            url = hook.url.replace("http://", "http://alice:pw-secret@") + "?team=ops&token=tok-secret"
+            settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'a.db'}", [{"url": url}], None)
+            record_violations(settings)
+            for _ in range(50):
+                drain(settings)
+                if outbox(settings)[0].state == "delivered":
+                    break
+            assert [r["status"] for r in hook.received] == [503, 200]
+    finally:
+        root.handlers[:], root.level = saved
+    engine = create_db_engine(settings.database.url)
+    with Session(engine) as s:
+        details = [a.detail for a in s.scalars(select(DeliveryAttempt))]
+    engine.dispose()
+    written = log_text.getvalue() + "\n".join(details)
+    assert "alert delivered" in written and "503" in written  # the log and the records are there...
+    assert "pw-secret" not in written and "tok-secret" not in written  # ...without the credentials
+    assert "token=***" in written
 
 
 def test_rejected_alert_is_dead_at_once(tmp_path: Path) -> None:

@@ -18,6 +18,13 @@ REPO = Path(__file__).resolve().parent.parent
         ("rtsp://10.0.0.2/s", "rtsp://10.0.0.2/s"),
         ("redis://:pw@host:6379/0", "redis://:***@host:6379/0"),
         ("/videos/a.mp4", "/videos/a.mp4"),
+        (
+            "rtsp://10.0.0.2/cam/realmonitor?channel=1&user=admin&password=hunter2",
+            "rtsp://10.0.0.2/cam/realmonitor?channel=1&user=admin&password=***",
+        ),
+        ("https://h/in?token=abc&team=ops", "https://h/in?token=***&team=ops"),
+        ("https://h/x?X-Amz-Signature=zz&keyframe=1&monkey=2", "https://h/x?X-Amz-Signature=***&keyframe=1&monkey=2"),
+        ("https://u:p@h/x?API_KEY=k#top", "https://u:***@h/x?API_KEY=***#top"),
     ],
 )
 def test_redact_url(url: str, expected: str) -> None:
