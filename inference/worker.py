@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from inference.analyzer import FaceAnalyzer
+from inference.areas import CameraAreas
 from maskwatch import metrics
 from maskwatch.config import Settings
 from maskwatch.labels import VIOLATIONS
@@ -66,6 +67,7 @@ class InferenceWorker:
         self.queue = queue
         self.analyzer = analyzer or FaceAnalyzer(settings.analyzer)
         self.streams = [frames_stream(c.id) for c in settings.cameras]
+        self.areas = {c.id: CameraAreas.of(c) for c in settings.cameras}
         self.consumer = consumer or consumer_name("infer")
         for stream in self.streams:
             queue.ensure_group(stream, INFERENCE_GROUP)
@@ -109,7 +111,7 @@ class InferenceWorker:
         if not good:
             return 0
         t0 = time.perf_counter()
-        analyzed = self.analyzer.analyze_batch(images)
+        analyzed = self.analyzer.analyze_batch(images, [self.areas.get(f.camera_id) for f in frames])
         elapsed = time.perf_counter() - t0
         self.stats.busy_s += elapsed
         metrics.BATCH_SECONDS.observe(elapsed)
@@ -139,7 +141,9 @@ class InferenceWorker:
             metrics.QUEUE_BACKLOG.labels(stream.removeprefix(FRAMES_PREFIX)).set(self.queue.backlog(stream))
 
     def reconfigure(self, settings: Settings) -> None:
-        """A reloaded configuration: read the camera streams it lists (taken up before the next batch)."""
+        """A reloaded configuration: read the camera streams it lists (taken up before the next batch),
+        with their areas (from the next batch on)."""
+        self.areas = {c.id: CameraAreas.of(c) for c in settings.cameras}
         self._new_streams = [frames_stream(c.id) for c in settings.cameras]
 
     def _adopt_streams(self) -> None:

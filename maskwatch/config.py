@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from maskwatch.errors import MaskwatchError
 
@@ -113,6 +113,22 @@ class MotionConfig(_Model):
     )
 
 
+class AreaConfig(_Model):
+    """A rectangle of the picture in fractions of its width and height (0, 0 is the top left
+    corner, 1, 1 the bottom right), so it stays put whatever resolution the camera sends."""
+
+    x1: float = Field(ge=0, le=1, description="Left edge, fraction of the width.")
+    y1: float = Field(ge=0, le=1, description="Top edge, fraction of the height.")
+    x2: float = Field(ge=0, le=1, description="Right edge, fraction of the width.")
+    y2: float = Field(ge=0, le=1, description="Bottom edge, fraction of the height.")
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> AreaConfig:
+        if self.x2 <= self.x1 or self.y2 <= self.y1:
+            raise ValueError(f"empty area: needs x1 < x2 and y1 < y2 (got {self.x1}, {self.y1}, {self.x2}, {self.y2})")
+        return self
+
+
 class CameraConfig(_Model):
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Stable id: letters, digits, _ . -")
     name: str = Field(min_length=1, max_length=200, description="Shown in alerts and the review log.")
@@ -136,6 +152,16 @@ class CameraConfig(_Model):
     )
     motion: MotionConfig | None = Field(
         None, description="Skip frames in which nothing moved (saves inference on quiet cameras); null: off."
+    )
+    watch_areas: list[AreaConfig] = Field(
+        default_factory=list,
+        description="Only faces centred in one of these areas count, and the detector looks only around them "
+        "(less CPU where they cover part of the picture); empty: the whole picture.",
+    )
+    ignore_areas: list[AreaConfig] = Field(
+        default_factory=list,
+        description="Faces centred in one of these areas are left out: posters, screens, mirrors, a corridor "
+        "beyond the entrance.",
     )
 
     @field_validator("url")

@@ -69,6 +69,31 @@ def test_batches_across_cameras_and_labels_faces(queue: Queue, analyzer: FaceAna
     assert queue.backlog(frames_stream("a")) == 0  # acknowledged after publishing
 
 
+def test_each_camera_counts_the_faces_of_its_areas_and_a_reload_changes_them(
+    queue: Queue, analyzer: FaceAnalyzer
+) -> None:
+    # The entrance scene: faces at x = 250 (without mask), 640 and 1030; camera a ignores the
+    # right third of its picture, camera b watches only its left third.
+    cameras = SETTINGS.model_dump()["cameras"]
+    cameras[0]["ignore_areas"] = [{"x1": 0.67, "y1": 0, "x2": 1, "y2": 1}]
+    cameras[1]["watch_areas"] = [{"x1": 0, "y1": 0, "x2": 0.33, "y2": 1}]
+    settings = SETTINGS.model_copy(update={"cameras": parse_settings({"cameras": cameras}).cameras})
+    worker = InferenceWorker(settings, queue, analyzer, consumer="w1")
+    publish(queue, settings, [frame("a", 0), frame("b", 0)])
+    while worker.process(worker._collect(200)):
+        pass
+    by_cam = {r.frame.camera_id: r for r in results(queue)}
+    assert [round(f.box[0], -2) for f in sorted(by_cam["a"].faces, key=lambda f: f.box[0])] == [200, 600]
+    assert [f.label for f in by_cam["b"].faces] == ["without_mask"]
+    assert by_cam["b"].frame.jpeg  # its one face is a violation: the snapshot travels on
+
+    worker.reconfigure(SETTINGS)  # areas removed
+    publish(queue, SETTINGS, [frame("b", 1)])
+    while worker.process(worker._collect(200)):
+        pass
+    assert len(results(queue)[-1].faces) == 3
+
+
 def test_corrupt_frame_is_dead_lettered_and_the_rest_processed(queue: Queue, analyzer: FaceAnalyzer) -> None:
     worker = InferenceWorker(SETTINGS, queue, analyzer, consumer="w1")
     bad = FrameMessage("a", 9, 1.0, 10, 10, b"\xff\xd8 not a jpeg")
