@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from inference.areas import CameraAreas
+from inference.areas import search_region
 from inference.classifier import MaskClassifier
 from inference.crops import crop_face
 from inference.detector import Detection, FaceDetector
+from maskwatch.areas import CameraAreas
 from maskwatch.config import AnalyzerConfig
 from maskwatch.labels import CLASSES, UNDETERMINED
 
@@ -69,7 +70,7 @@ class FaceAnalyzer:
         if areas is None:
             return self.detector.detect(image)
         h, w = image.shape[:2]
-        found = self.detector.detect(image, areas.search_region(w, h))
+        found = self.detector.detect(image, search_region(areas, w, h))
         return [d for d in found if areas.counts(d.box, w, h)]
 
     @staticmethod

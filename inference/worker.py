@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 
 from inference.analyzer import FaceAnalyzer
-from inference.areas import CameraAreas
 from maskwatch import metrics
+from maskwatch.areas import CameraAreas
 from maskwatch.config import Settings
 from maskwatch.labels import VIOLATIONS
 from maskwatch.messages import FaceObservation, FrameMessage, FrameResult, MessageError

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from ingest.decoding import BFrameCheck, GopSkipper, KeyframeSkipper
+from maskwatch.areas import CameraAreas
 from maskwatch.config import CameraConfig, IngestConfig, MotionConfig
 from maskwatch.messages import FrameMessage
 from maskwatch.redact import redact_url
@@ -118,23 +119,38 @@ def describe_error(exc: BaseException, where: str, raw_url: str, is_file: bool =
 
 class MotionGate:
     """Passes a frame when enough of a small grey copy changed since the last frame passed, or
-    when `keepalive_s` has gone by (so a person standing still stays tracked)."""
+    when `keepalive_s` has gone by (so a person standing still stays tracked). With `areas`, only
+    changes in the part of the picture they count are seen (a screen in an ignore area moves all day)."""
 
     WIDTH = 160
 
-    def __init__(self, cfg: MotionConfig) -> None:
+    def __init__(self, cfg: MotionConfig, areas: CameraAreas | None = None) -> None:
         self.cfg = cfg
+        self.areas = areas
+        self._mask: np.ndarray | None = None
         self._last: np.ndarray | None = None
         self._last_t = -1e9
+
+    def _changed(self, grey: np.ndarray, last: np.ndarray) -> float:
+        moved = cv2.absdiff(grey, last) > self.cfg.pixel_threshold
+        if self.areas is None:
+            return int(np.count_nonzero(moved)) / grey.size
+        if self._mask is None or self._mask.shape != grey.shape:
+            self._mask = self.areas.mask(grey.shape[1], grey.shape[0])
+        return int(np.count_nonzero(moved & self._mask)) / max(int(np.count_nonzero(self._mask)), 1)
 
     def passes(self, frame: av.VideoFrame, t: float) -> bool:
         height = max(2, round(frame.height * self.WIDTH / max(frame.width, 1)))
         # swscale to 160 px grey costs a fraction of the full BGR conversion a passed frame needs.
         grey = frame.reformat(width=self.WIDTH, height=height, format="gray").to_ndarray()
-        if self._last is not None and self._last.shape == grey.shape and t - self._last_t < self.cfg.keepalive_s:
-            changed = np.count_nonzero(cv2.absdiff(grey, self._last) > self.cfg.pixel_threshold) / grey.size
-            if changed < self.cfg.min_changed:
-                return False
+        last = self._last
+        if (
+            last is not None
+            and last.shape == grey.shape
+            and t - self._last_t < self.cfg.keepalive_s
+            and self._changed(grey, last) < self.cfg.min_changed
+        ):
+            return False
         self._last, self._last_t = grey, t
         return True
 
@@ -256,7 +272,7 @@ class CameraReader:
             stream.codec_context.skip_frame = skip
         self.skip_mode = skip
         bframes = BFrameCheck(stream, period, self.bframe_checks) if skip == "NONREF" else None
-        gate = MotionGate(self.camera.motion) if self.camera.motion is not None else None
+        gate = MotionGate(self.camera.motion, CameraAreas.of(self.camera)) if self.camera.motion is not None else None
         gops = GopSkipper() if self.camera.decode == "auto" else None
         wall_start = time.time()
         mono_start = time.monotonic()

@@ -105,7 +105,11 @@ class MotionConfig(_Model):
     """Motion gating: a sampled frame goes to inference only if it differs from the last one sent."""
 
     min_changed: float = Field(
-        0.002, ge=0, le=1, description="Fraction of pixels (of a 160 px wide grey copy) that must change."
+        0.002,
+        ge=0,
+        le=1,
+        description="Fraction of pixels (of a 160 px wide grey copy; of the part the camera's areas count, "
+        "if it has any) that must change.",
     )
     pixel_threshold: int = Field(12, ge=1, le=255, description="Grey-level difference that counts as a change.")
     keepalive_s: float = Field(

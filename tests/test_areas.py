@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from inference.analyzer import FaceAnalyzer
-from inference.areas import CameraAreas
+from inference.areas import search_region
 from inference.detector import FaceDetector, create_backend
+from maskwatch.areas import CameraAreas
 from maskwatch.config import AnalyzerConfig, AreaConfig, ConfigError, parse_settings
 from maskwatch.demo_media import DEMO_SCENES, render_scene
 
@@ -64,12 +65,12 @@ def test_search_region_grows_aligns_and_stays_in_the_picture() -> None:
     corner = CameraAreas(watch=(AreaConfig(x1=0.9, y1=0.8, x2=1.0, y2=1.0),))
     # 1152-1280 x 576-720 grown by 128 px, cut at the picture's edges, and the 272 px of height
     # widened to 288 towards the inside.
-    assert corner.search_region(1280, 720) == (1024, 432, 1280, 720)
+    assert search_region(corner, 1280, 720) == (1024, 432, 1280, 720)
     two = CameraAreas(watch=(AreaConfig(x1=0.1, y1=0.1, x2=0.2, y2=0.2), AreaConfig(x1=0.3, y1=0.1, x2=0.4, y2=0.3)))
-    assert two.search_region(1000, 1000) == (0, 0, 512, 416)  # one region around both
+    assert search_region(two, 1000, 1000) == (0, 0, 512, 416)  # one region around both
     nearly_all = CameraAreas(watch=(AreaConfig(x1=0.02, y1=0.02, x2=0.98, y2=0.98),))
-    assert nearly_all.search_region(1280, 720) is None
-    assert CameraAreas(ignore=(AreaConfig(x1=0, y1=0, x2=0.1, y2=0.1),)).search_region(1280, 720) is None
+    assert search_region(nearly_all, 1280, 720) is None
+    assert search_region(CameraAreas(ignore=(AreaConfig(x1=0, y1=0, x2=0.1, y2=0.1),)), 1280, 720) is None
 
 
 def test_a_face_counts_by_its_centre() -> None:
@@ -92,3 +93,13 @@ def test_areas_are_validated_with_their_path() -> None:
     assert "cameras.0.ignore_areas.0.x2" in text
     with pytest.raises(ConfigError, match="less than or equal to 1"):
         parse_settings({"cameras": [{**camera, "ignore_areas": [{"x1": 0, "y1": 0, "x2": 1.5, "y2": 1}]}]})
+
+
+def test_mask_marks_the_pixels_the_areas_count() -> None:
+    areas = CameraAreas(
+        watch=(AreaConfig(x1=0, y1=0, x2=0.5, y2=1),), ignore=(AreaConfig(x1=0, y1=0, x2=0.25, y2=0.5),)
+    )
+    mask = areas.mask(8, 4)
+    assert mask.astype(int).tolist() == [[0, 0, 1, 1, 0, 0, 0, 0]] * 2 + [[1, 1, 1, 1, 0, 0, 0, 0]] * 2
+    tiny = CameraAreas(ignore=(AreaConfig(x1=0.5, y1=0.5, x2=0.51, y2=0.51),)).mask(8, 4)
+    assert int(tiny.sum()) == 31  # an area narrower than a pixel still covers one

@@ -165,19 +165,18 @@ def test_auto_decode_switches_to_keyframes_when_they_are_frequent_enough(tmp_pat
     assert reader.counters.decoded <= 51 + 8 + 6
 
 
-def test_motion_gate_sends_only_frames_that_changed(tmp_path: Path) -> None:
+def still_then_moving(tmp_path: Path) -> Path:
+    """10 fps, 320 x 240: 3 s of a still picture, then a square moving right along y 100-140."""
     from fractions import Fraction
 
     import av
     import numpy as np
 
-    from ingest.reader import CameraReader
-
     clip = tmp_path / "still-then-moving.mp4"
     with av.open(str(clip), "w") as out:
         stream = out.add_stream("libx264", rate=10)
         stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
-        for n in range(60):  # 3 s still, then a square moving for 3 s
+        for n in range(60):
             image = np.full((240, 320, 3), 90, np.uint8)
             x = 10 + 8 * max(0, n - 30)
             image[100:140, x : x + 40] = 230
@@ -187,27 +186,40 @@ def test_motion_gate_sends_only_frames_that_changed(tmp_path: Path) -> None:
                 out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)
-    settings = settings_for(
-        [
-            {
-                "id": "m",
-                "name": "M",
-                "url": str(clip),
-                "realtime": False,
-                "sample_fps": 5,
-                "motion": {"keepalive_s": 100},
-            }
-        ]
-    )
+    return clip
+
+
+def read_gated(clip: Path, **camera: object) -> tuple[list[FrameMessage], "CameraReader"]:
+    from ingest.reader import CameraReader
+
+    cfg = {"id": "m", "name": "M", "url": str(clip), "realtime": False, "sample_fps": 5, "motion": {"keepalive_s": 100}}
+    settings = settings_for([{**cfg, **camera}])
     sent: list[FrameMessage] = []
     reader = CameraReader(settings.cameras[0], settings.ingest, sent.append)
     with pytest.raises(StreamEnded):
         reader.run(threading.Event())
+    return sent, reader
+
+
+def test_motion_gate_sends_only_frames_that_changed(tmp_path: Path) -> None:
+    sent, reader = read_gated(still_then_moving(tmp_path))
     assert reader.counters.sampled == 30
     times = [round(f.captured_at - sent[0].captured_at, 1) for f in sent]
     # The first frame, then nothing until the square moves at 3.0 s, then every sampled frame.
     assert times[0] == 0.0 and times[1] >= 3.0 and len(sent) == 1 + 15 - 1
     assert reader.counters.motion_skipped == 30 - len(sent)
+
+
+def test_motion_gate_sees_only_what_the_cameras_areas_count(tmp_path: Path) -> None:
+    clip = still_then_moving(tmp_path)
+    band = {"x1": 0, "y1": 0.35, "x2": 1, "y2": 0.65}  # where the square moves
+    ignored, _ = read_gated(clip, ignore_areas=[band])
+    assert len(ignored) == 1  # the first frame only: all the motion is in the ignore area
+    watched, _ = read_gated(clip, watch_areas=[band])
+    everything, _ = read_gated(clip)
+    assert len(watched) == len(everything) == 15
+    elsewhere, _ = read_gated(clip, watch_areas=[{"x1": 0, "y1": 0, "x2": 1, "y2": 0.3}])
+    assert len(elsewhere) == 1
 
 
 def test_disabled_camera_reports_and_reads_nothing(shared: Path) -> None:
