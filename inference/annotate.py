@@ -8,6 +8,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from maskwatch.areas import CameraAreas
 from maskwatch.labels import MASK_INCORRECT, WITH_MASK, WITHOUT_MASK
 
 COLOURS_BGR = {
@@ -40,3 +41,29 @@ def draw_faces(image_bgr: np.ndarray, faces: Sequence[LabelledBox]) -> np.ndarra
         cv2.rectangle(out, (x1, ty - th - base), (x1 + tw, ty), colour, -1)
         cv2.putText(out, text, (x1, ty - base), cv2.FONT_HERSHEY_SIMPLEX, 0.4 * thickness, (255, 255, 255), thickness)
     return out
+
+
+WATCH_BGR = (60, 180, 60)
+IGNORE_BGR = (40, 40, 230)
+SEARCH_BGR = (230, 160, 40)
+
+
+def draw_areas(image_bgr: np.ndarray, areas: CameraAreas, region: tuple[int, int, int, int] | None) -> np.ndarray:
+    """A camera's watch areas (green), ignore areas (red, shaded) and the rectangle the detector
+    searches (blue), for an operator checking where the areas fall."""
+    h, w = image_bgr.shape[:2]
+    thickness = max(1, round(max(h, w) / 500))
+    shade = image_bgr.copy()
+    for area in areas.ignore:
+        cv2.rectangle(shade, _corner(area.x1, area.y1, w, h), _corner(area.x2, area.y2, w, h), IGNORE_BGR, -1)
+    out = cv2.addWeighted(shade, 0.35, image_bgr, 0.65, 0)
+    for group, colour in ((areas.watch, WATCH_BGR), (areas.ignore, IGNORE_BGR)):
+        for area in group:
+            cv2.rectangle(out, _corner(area.x1, area.y1, w, h), _corner(area.x2, area.y2, w, h), colour, thickness)
+    if region is not None:
+        cv2.rectangle(out, region[:2], (region[2] - 1, region[3] - 1), SEARCH_BGR, thickness)
+    return out
+
+
+def _corner(x: float, y: float, w: int, h: int) -> tuple[int, int]:
+    return min(round(x * w), w - 1), min(round(y * h), h - 1)

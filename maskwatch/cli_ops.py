@@ -1,14 +1,19 @@
-"""Operator commands of the `maskwatch` CLI: camera status and coverage, dead-lettered alerts."""
+"""Operator commands of the `maskwatch` CLI: camera status, coverage and area previews,
+dead-lettered alerts."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from maskwatch.config import load_settings
+from maskwatch.config import CameraConfig, IngestConfig, load_settings
+from maskwatch.messages import FrameMessage
 
 
 def _engine(config: Path) -> Any:
@@ -82,6 +87,66 @@ def _cmd_cameras_gaps(args: argparse.Namespace) -> int:
     return 0
 
 
+def _grab_frame(camera: CameraConfig, ingest: IngestConfig) -> FrameMessage:
+    """The camera's first sampled frame, read as the ingest stage reads it (raises SourceError)."""
+    from ingest.reader import CameraReader, SourceError, StreamEnded
+
+    got: list[FrameMessage] = []
+    stop = threading.Event()
+
+    def keep(frame: FrameMessage) -> None:
+        got.append(frame)
+        stop.set()
+
+    reader = CameraReader(camera.model_copy(update={"motion": None, "realtime": False}), ingest, keep)
+    with contextlib.suppress(StreamEnded):
+        reader.run(stop)
+    if not got:
+        raise SourceError(f"{reader.where}: ended before a frame could be decoded")
+    return got[0]
+
+
+def _cmd_cameras_preview(args: argparse.Namespace) -> int:
+    import cv2
+
+    from inference.analyzer import FaceAnalyzer
+    from inference.annotate import draw_areas, draw_faces
+    from inference.areas import search_region
+    from inference.worker import decode_frame
+    from ingest.reader import SourceError
+    from maskwatch.areas import CameraAreas
+
+    settings = load_settings(args.config)
+    camera = next((c for c in settings.cameras if c.id == args.camera), None)
+    if camera is None:
+        known = ", ".join(c.id for c in settings.cameras) or "none"
+        print(f"{args.config}: no camera {args.camera!r} (cameras: {known})", file=sys.stderr)
+        return 2
+    try:
+        frame = _grab_frame(camera, settings.ingest)
+    except SourceError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    image = decode_frame(frame)
+    h, w = image.shape[:2]
+    areas = CameraAreas.of(camera) or CameraAreas()
+    faces = FaceAnalyzer(settings.analyzer).analyze(image)  # the whole picture: faces left out show too
+    counted = [f for f in faces if areas.counts(f.box, w, h)]
+    left_out = [replace(f, label="left out") for f in faces if not areas.counts(f.box, w, h)]
+    region = search_region(areas, w, h)
+    drawn = draw_faces(draw_faces(draw_areas(image, areas, region), counted), left_out)
+    if not cv2.imwrite(str(args.out), drawn):
+        print(f"{args.out}: could not be written (missing folder, or not a .jpg/.png name?)", file=sys.stderr)
+        return 1
+    searched = "the whole picture" if region is None else f"{region[2] - region[0]}x{region[3] - region[1]} px"
+    share = 100 if region is None else round(100 * (region[2] - region[0]) * (region[3] - region[1]) / (w * h))
+    print(
+        f"camera {camera.id}: {w}x{h}; {len(faces)} face(s): {len(counted)} counted, {len(left_out)} left out by "
+        f"its areas; the detector searches {searched} ({share} % of the picture); written to {args.out}"
+    )
+    return 0
+
+
 def _cmd_alerts_retry(args: argparse.Namespace) -> int:
     from alerts.dispatcher import Dispatcher
 
@@ -108,7 +173,7 @@ def _cmd_probe(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any, alerts: argparse.ArgumentParser) -> None:
-    """Add `cameras status|gaps` beside the other commands, and `retry` under `alerts`."""
+    """Add `cameras status|gaps|preview` beside the other commands, and `retry` under `alerts`."""
     cameras = sub.add_parser("cameras", help="camera status and coverage").add_subparsers(
         dest="cameras_command", required=True
     )
@@ -123,6 +188,13 @@ def register(sub: Any, alerts: argparse.ArgumentParser) -> None:
     p.add_argument("--min-seconds", type=float, default=0.0, help="leave out shorter gaps")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_cameras_gaps)
+    p = cameras.add_parser(
+        "preview", help="one frame of a camera with its watch and ignore areas and the faces they count drawn on it"
+    )
+    p.add_argument("camera", metavar="ID")
+    p.add_argument("--config", type=Path, required=True)
+    p.add_argument("--out", type=Path, default=Path("preview.jpg"), help="image to write (default preview.jpg)")
+    p.set_defaults(func=_cmd_cameras_preview)
 
     p = sub.add_parser("probe", help="health check of a local maskwatch process (for containers and systemd)")
     p.add_argument("--port", type=int, default=9100, help="its metrics.port (default 9100)")

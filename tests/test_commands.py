@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from maskwatch.cli import main
@@ -108,3 +109,62 @@ def test_detect_with_yunet(yunet_model: Path, demo_images: dict, tmp_path: Path)
         == 0
     )
     assert len(json.loads(out.read_text())[path.stem]) == len(demo_images[path])
+
+
+def still_clip(path: Path, image: np.ndarray, frames: int = 5) -> Path:
+    from fractions import Fraction
+
+    import av
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=5)
+        stream.width, stream.height, stream.pix_fmt = image.shape[1], image.shape[0], "yuv420p"
+        for n in range(frames):
+            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+            frame.pts, frame.time_base = n, Fraction(1, 5)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def test_camera_preview_draws_the_areas_and_counts_the_faces(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import cv2
+    import yaml
+
+    from maskwatch.demo_media import DEMO_SCENES, render_scene
+
+    scene = render_scene(DEMO_SCENES["entrance"])  # faces at x = 250, 640, 1030
+    clip = still_clip(tmp_path / "entrance.mp4", scene)
+    camera = {
+        "id": "door",
+        "name": "Door",
+        "url": str(clip),
+        "watch_areas": [{"x1": 0, "y1": 0, "x2": 0.6, "y2": 1}],
+        "ignore_areas": [{"x1": 0.4, "y1": 0, "x2": 0.6, "y2": 0.6}],
+    }
+    cfg = tmp_path / "site.yaml"
+    cfg.write_text(yaml.safe_dump({"cameras": [camera, {**camera, "id": "gone", "url": str(tmp_path / "no.mp4")}]}))
+    out = tmp_path / "preview.jpg"
+    assert main(["cameras", "preview", "door", "--config", str(cfg), "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "1280x720; 3 face(s): 1 counted, 2 left out" in said
+    assert "searches 896x720 px (70 % of the picture)" in said  # 0-0.6 of the width, grown by 128 px
+    drawn = cv2.imread(str(out))
+    assert drawn is not None and drawn.shape == scene.shape
+    # The ignore area is shaded red; the picture outside every area is as the camera sent it.
+    inside, outside = (slice(20, 60), slice(560, 700)), (slice(650, 700), slice(1200, 1260))
+
+    def redness(image: np.ndarray) -> float:
+        return float(image[inside][..., 2].mean() - image[inside][..., 0].mean())
+
+    assert redness(drawn) > redness(scene) + 30
+    assert np.abs(drawn[outside].astype(int) - scene[outside]).mean() < 6  # JPEG twice
+
+    assert main(["cameras", "preview", "gone", "--config", str(cfg), "--out", str(out)]) == 1
+    assert "camera gone" in capsys.readouterr().err
+    assert main(["cameras", "preview", "nope", "--config", str(cfg)]) == 2
+    assert "no camera 'nope' (cameras: door, gone)" in capsys.readouterr().err
