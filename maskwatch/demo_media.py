@@ -7,7 +7,9 @@ ships (`skimage.data.astronaut`). Masks are drawn onto it from face geometry: wo
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -178,23 +180,30 @@ DEMO_CLIP_ACTORS: tuple[Actor, ...] = (
 DEMO_CLIP_VIOLATIONS = 2
 
 
-def write_demo_clip(path: Path, seconds: float = 10.0, fps: int = 10, size: tuple[int, int] = (1280, 720)) -> Path:
-    """Render the demo clip as H.264 MP4 (libx264 ships in PyAV's wheels)."""
+def write_clip(path: Path, images: Iterable[np.ndarray], fps: int, crf: int = 23) -> Path:
+    """BGR pictures as an H.264 MP4 at `fps`, one frame each (libx264 ships in PyAV's wheels)."""
     import av
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), mode="w") as container:
         stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
-        stream.options = {"preset": "veryfast", "crf": "23"}
-        for i in range(round(seconds * fps)):
-            t = i / fps
-            image = render_scene([a.at(t) for a in DEMO_CLIP_ACTORS], size=size, seed=i)
-            rgb = np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), dtype=np.uint8)
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        stream.options = {"preset": "veryfast", "crf": str(crf)}
+        for i, image in enumerate(images):
+            if i == 0:
+                stream.height, stream.width = image.shape[:2]
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image, dtype=np.uint8), format="bgr24")
+            frame.pts, frame.time_base = i, Fraction(1, fps)
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
     return path
+
+
+def write_demo_clip(path: Path, seconds: float = 10.0, fps: int = 10, size: tuple[int, int] = (1280, 720)) -> Path:
+    """Render the demo clip as H.264 MP4."""
+    frames = (
+        render_scene([a.at(i / fps) for a in DEMO_CLIP_ACTORS], size=size, seed=i) for i in range(round(seconds * fps))
+    )
+    return write_clip(path, frames, fps)

@@ -111,34 +111,16 @@ def test_detect_with_yunet(yunet_model: Path, demo_images: dict, tmp_path: Path)
     assert len(json.loads(out.read_text())[path.stem]) == len(demo_images[path])
 
 
-def still_clip(path: Path, image: np.ndarray, frames: int = 5) -> Path:
-    from fractions import Fraction
-
-    import av
-
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=5)
-        stream.width, stream.height, stream.pix_fmt = image.shape[1], image.shape[0], "yuv420p"
-        for n in range(frames):
-            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
-            frame.pts, frame.time_base = n, Fraction(1, 5)
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path
-
-
 def test_camera_preview_draws_the_areas_and_counts_the_faces(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import cv2
     import yaml
 
-    from maskwatch.demo_media import DEMO_SCENES, render_scene
+    from maskwatch.demo_media import DEMO_SCENES, render_scene, write_clip
 
     scene = render_scene(DEMO_SCENES["entrance"])  # faces at x = 250, 640, 1030
-    clip = still_clip(tmp_path / "entrance.mp4", scene)
+    clip = write_clip(tmp_path / "entrance.mp4", [scene] * 5, fps=5)
     camera = {
         "id": "door",
         "name": "Door",

@@ -167,26 +167,17 @@ def test_auto_decode_switches_to_keyframes_when_they_are_frequent_enough(tmp_pat
 
 def still_then_moving(tmp_path: Path) -> Path:
     """10 fps, 320 x 240: 3 s of a still picture, then a square moving right along y 100-140."""
-    from fractions import Fraction
-
-    import av
     import numpy as np
 
-    clip = tmp_path / "still-then-moving.mp4"
-    with av.open(str(clip), "w") as out:
-        stream = out.add_stream("libx264", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
-        for n in range(60):
-            image = np.full((240, 320, 3), 90, np.uint8)
-            x = 10 + 8 * max(0, n - 30)
-            image[100:140, x : x + 40] = 230
-            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-            frame.pts, frame.time_base = n, Fraction(1, 10)
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return clip
+    from maskwatch.demo_media import write_clip
+
+    def picture(n: int) -> np.ndarray:
+        image = np.full((240, 320, 3), 90, np.uint8)
+        x = 10 + 8 * max(0, n - 30)
+        image[100:140, x : x + 40] = 230
+        return image
+
+    return write_clip(tmp_path / "still-then-moving.mp4", (picture(n) for n in range(60)), fps=10)
 
 
 def read_gated(clip: Path, **camera: object) -> tuple[list[FrameMessage], "CameraReader"]:
