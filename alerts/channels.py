@@ -17,7 +17,7 @@ from typing import Any, cast
 import httpx
 
 from maskwatch.config import AlertsConfig, EmailConfig, WebhookConfig
-from maskwatch.redact import redact_url
+from maskwatch.redact import url_origin
 
 
 class DeliveryError(Exception):
@@ -61,7 +61,9 @@ def send_webhook(client: httpx.Client, hook: WebhookConfig, alerts: AlertsConfig
     }
     if hook.secret is not None:
         headers["X-Maskwatch-Signature"] = signature(hook.secret.get_secret_value(), body)
-    where = redact_url(hook.url)
+    # Webhook services (Slack, Teams, Zapier...) put the secret in the path: only the origin is
+    # logged or stored; the channel name (webhook:<n>) tells hooks apart.
+    where = url_origin(hook.url)
     try:
         response = client.post(hook.url, content=body, headers=headers, timeout=hook.timeout_s)
     except httpx.HTTPError as exc:

@@ -6,7 +6,7 @@ import pytest
 
 from maskwatch.cli import main
 from maskwatch.config import ConfigError, parse_settings
-from maskwatch.redact import redact_url
+from maskwatch.redact import redact_url, url_origin
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -29,6 +29,20 @@ REPO = Path(__file__).resolve().parent.parent
 )
 def test_redact_url(url: str, expected: str) -> None:
     assert redact_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://hooks.example.org/services/T0/B0/secret", "https://hooks.example.org/..."),
+        ("http://u:p@127.0.0.1:8080/hook?token=t", "http://127.0.0.1:8080/..."),
+        ("https://[::1]:9/x", "https://[::1]:9/..."),
+        ("https://h.example.org", "https://h.example.org"),
+        ("http://h:99999/x", "<unparseable url>"),
+    ],
+)
+def test_url_origin(url: str, expected: str) -> None:
+    assert url_origin(url) == expected
 
 
 def test_every_error_is_reported_with_its_path() -> None:
