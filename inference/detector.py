@@ -90,8 +90,9 @@ class FaceDetector:
         merged = merged[merged[:, 4] >= self.config.score_threshold]
         if len(parts) > 1 and len(merged):
             merged = merged[nms(merged[:, :4], merged[:, 4], self.config.nms_threshold)]
-        merged[:, [0, 2]] += x0
-        merged[:, [1, 3]] += y0
+        if region is not None:
+            merged[:, [0, 2]] += x0
+            merged[:, [1, 3]] += y0
         return merged
 
     def detect(self, image_bgr: np.ndarray, region: Region | None = None) -> list[Detection]:
