@@ -16,6 +16,7 @@ def tf_available() -> None:
 
 def test_tiny_training_run(tf_available: None, shared: Path, tmp_path: Path) -> None:
     from inference.classifier import MaskClassifier
+    from inference.crops import crop_face
     from training.config import TrainConfig
     from training.train import run_training
 
@@ -54,9 +55,29 @@ def test_tiny_training_run(tf_available: None, shared: Path, tmp_path: Path) -> 
         assert (out / name).is_file(), name
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["per_class"]) == {"with_mask", "without_mask", "mask_incorrect"}
+    # float16 weights move this briefly trained model's probabilities by up to 0.065 from run to run
+    # (TensorFlow's CPU training is not bit-reproducible): a bound on gross errors only...
     agreement = metrics["tflite_agreement"]
-    assert agreement["max_abs_prob_diff"] < 0.05, agreement  # float16 export vs Keras
-    assert agreement["top1_agreement"] >= 0.95
+    assert agreement["max_abs_prob_diff"] < 0.15 and agreement["top1_agreement"] >= 0.9, agreement
+    # ...while the same model exported in float32 must give Keras' probabilities through the
+    # runtime's own preprocessing (measured: within 5e-6; with the channels swapped, 0.33 apart).
+    import keras
+
+    from maskwatch.demo_media import DEMO_SCENES, render_scene
+    from training.export import export_tflite, tflite_agreement
+
+    crops = np.stack(
+        [
+            crop_face(
+                render_scene(people), (p.centre[0] - 40, p.centre[1] - 40, p.centre[0] + 40, p.centre[1] + 40), 96
+            )
+            for people in DEMO_SCENES.values()
+            for p in people
+        ]
+    )
+    model = keras.models.load_model(out / "mask_classifier.keras")
+    exact = tflite_agreement(model, export_tflite(model, tmp_path / "f32.tflite", "float32", crops), crops)
+    assert exact["max_abs_prob_diff"] < 1e-3, exact
     clf = MaskClassifier(result.tflite_path)
     assert clf.input_size == 96
     assert clf.predict(np.zeros((2, 96, 96, 3), np.uint8)).shape == (2, 3)

@@ -31,10 +31,12 @@ def export_tflite(model: keras.Model, path: Path, quantization: str, representat
 
 
 def tflite_agreement(model: keras.Model, tflite_path: Path, crops: np.ndarray) -> dict[str, float]:
-    """Largest probability difference and top-1 agreement between Keras and the TFLite file."""
+    """Mean and largest probability difference, and top-1 agreement, between Keras and the TFLite file."""
     keras_probs = model.predict(crops.astype(np.float32), verbose=0, batch_size=64)
     lite_probs = MaskClassifier(tflite_path, batch_size=32).predict(crops)
+    diff = np.abs(keras_probs - lite_probs)
     return {
-        "max_abs_prob_diff": float(np.max(np.abs(keras_probs - lite_probs))),
+        "mean_abs_prob_diff": float(np.mean(diff)),
+        "max_abs_prob_diff": float(np.max(diff)),
         "top1_agreement": float(np.mean(keras_probs.argmax(1) == lite_probs.argmax(1))),
     }
