@@ -58,11 +58,12 @@ def console_settings(database_url: str, tmp_path: Path) -> Settings:
     )
 
 
-def seed(settings: Settings) -> None:
-    """7 violations at the entrance (recorded like the recorder does), people counts, an outage."""
-    record_violations(settings, n=7, camera_id="cam-1", start=dt.datetime.now(dt.timezone.utc).timestamp() - 7200)
+def seed(settings: Settings, now: dt.datetime | None = None) -> None:
+    """7 violations at the entrance (recorded like the recorder does), people counts, an outage; 2 h before `now`."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    record_violations(settings, n=7, camera_id="cam-1", start=now.timestamp() - 7200)
     engine = create_db_engine(settings.database.url)
-    hour = dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=2)
+    hour = now.replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=2)
     with Session(engine) as s, s.begin():
         if s.get(Camera, "cam-2") is None:
             s.add(Camera(id="cam-2", name="Platform 2", url="rtsp://127.0.0.1/b", state="online"))

@@ -58,10 +58,12 @@ def test_report_formats_with_denominators_and_gaps(
 
 def test_daily_report_goes_out_as_an_email(database_url: str, tmp_path: Path) -> None:
     settings = console_settings(database_url, tmp_path)
-    seed(settings)
+    # Seeded at yesterday noon, UTC: the report covers the previous UTC day, whatever the time the test runs.
+    today = dt.datetime.now(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    seed(settings, now=today - dt.timedelta(hours=12))
     engine = create_db_engine(settings.database.url)
-    queue_daily_report(settings, engine, now=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1))
-    queue_daily_report(settings, engine, now=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1))  # once only
+    queue_daily_report(settings, engine, now=today + dt.timedelta(hours=6))
+    queue_daily_report(settings, engine, now=today + dt.timedelta(hours=7))  # once only
     with Session(engine) as s:
         (row,) = s.scalars(select(OutboxAlert).where(OutboxAlert.kind == "report")).all()
     engine.dispose()
