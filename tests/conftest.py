@@ -29,6 +29,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.longrepr = f"skipped in CI, which is not allowed for {guarded} tests: {report.longrepr}"
 
 
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """Commands under test call setup_logging, which points the root logger at the sys.stderr of
+    that moment: pytest's capture stream, closed after the test. Later tests then logged
+    "--- Logging error ---" tracebacks instead of their own lines."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
 @pytest.fixture(scope="session")
 def shared() -> Path:
     path = _shared_dir()
