@@ -8,7 +8,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from maskwatch.areas import CameraAreas
+from maskwatch.areas import CameraAreas, outline_px
 from maskwatch.labels import MASK_INCORRECT, WITH_MASK, WITHOUT_MASK
 
 COLOURS_BGR = {
@@ -55,15 +55,11 @@ def draw_areas(image_bgr: np.ndarray, areas: CameraAreas, region: tuple[int, int
     thickness = max(1, round(max(h, w) / 500))
     shade = image_bgr.copy()
     for area in areas.ignore:
-        cv2.rectangle(shade, _corner(area.x1, area.y1, w, h), _corner(area.x2, area.y2, w, h), IGNORE_BGR, -1)
+        cv2.fillPoly(shade, [outline_px(area, w, h)], IGNORE_BGR)
     out = cv2.addWeighted(shade, 0.35, image_bgr, 0.65, 0)
     for group, colour in ((areas.watch, WATCH_BGR), (areas.ignore, IGNORE_BGR)):
         for area in group:
-            cv2.rectangle(out, _corner(area.x1, area.y1, w, h), _corner(area.x2, area.y2, w, h), colour, thickness)
+            cv2.polylines(out, [outline_px(area, w, h)], True, colour, thickness)
     if region is not None:
         cv2.rectangle(out, region[:2], (region[2] - 1, region[3] - 1), SEARCH_BGR, thickness)
     return out
-
-
-def _corner(x: float, y: float, w: int, h: int) -> tuple[int, int]:
-    return min(round(x * w), w - 1), min(round(y * h), h - 1)

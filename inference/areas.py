@@ -31,8 +31,9 @@ def search_region(areas: CameraAreas, width: int, height: int) -> Region | None:
     if not areas.watch:
         return None
     margin = SEARCH_MARGIN * max(width, height)
-    left, right = min(a.x1 for a in areas.watch) * width, max(a.x2 for a in areas.watch) * width
-    top, bottom = min(a.y1 for a in areas.watch) * height, max(a.y2 for a in areas.watch) * height
+    bounds = [a.bounds for a in areas.watch]
+    left, right = min(b[0] for b in bounds) * width, max(b[2] for b in bounds) * width
+    top, bottom = min(b[1] for b in bounds) * height, max(b[3] for b in bounds) * height
     x1, x2 = _span(left - margin, right + margin, width)
     y1, y2 = _span(top - margin, bottom + margin, height)
     if (x2 - x1) * (y2 - y1) >= WHOLE_FRAME * width * height:

@@ -5,19 +5,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from maskwatch.config import AreaConfig, CameraConfig
 
 
+def outline_px(area: AreaConfig, width: int, height: int) -> np.ndarray:
+    """The area's corners in pixels of a width x height picture, as OpenCV's int32 contour."""
+    pts = [(min(round(x * width), width - 1), min(round(y * height), height - 1)) for x, y in area.corners]
+    return np.array(pts, np.int32).reshape(-1, 1, 2)
+
+
 def _inside(x: float, y: float, area: AreaConfig, width: int, height: int) -> bool:
-    return area.x1 * width <= x <= area.x2 * width and area.y1 * height <= y <= area.y2 * height
+    if area.is_rectangle:
+        x1, y1, x2, y2 = area.bounds
+        return x1 * width <= x <= x2 * width and y1 * height <= y <= y2 * height
+    contour = np.array([(px * width, py * height) for px, py in area.corners], np.float32)
+    return cv2.pointPolygonTest(contour, (float(x), float(y)), False) >= 0  # 0: on the edge
 
 
 def _paint(mask: np.ndarray, area: AreaConfig, value: bool) -> None:
     height, width = mask.shape
-    x1, x2 = round(area.x1 * width), max(round(area.x2 * width), round(area.x1 * width) + 1)
-    y1, y2 = round(area.y1 * height), max(round(area.y2 * height), round(area.y1 * height) + 1)
+    if not area.is_rectangle:
+        inside = np.zeros(mask.shape, np.uint8)
+        cv2.fillPoly(inside, [outline_px(area, width, height)], 1)  # edges included: never empty
+        mask[inside.astype(bool)] = value
+        return
+    bx1, by1, bx2, by2 = area.bounds
+    x1, x2 = round(bx1 * width), max(round(bx2 * width), round(bx1 * width) + 1)
+    y1, y2 = round(by1 * height), max(round(by2 * height), round(by1 * height) + 1)
     mask[y1:y2, x1:x2] = value
 
 

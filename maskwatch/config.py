@@ -8,10 +8,20 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from maskwatch.errors import MaskwatchError
 
@@ -117,20 +127,70 @@ class MotionConfig(_Model):
     )
 
 
-class AreaConfig(_Model):
-    """A rectangle of the picture in fractions of its width and height (0, 0 is the top left
-    corner, 1, 1 the bottom right), so it stays put whatever resolution the camera sends."""
+Fraction = Annotated[float, Field(ge=0, le=1)]
 
-    x1: float = Field(ge=0, le=1, description="Left edge, fraction of the width.")
-    y1: float = Field(ge=0, le=1, description="Top edge, fraction of the height.")
-    x2: float = Field(ge=0, le=1, description="Right edge, fraction of the width.")
-    y2: float = Field(ge=0, le=1, description="Bottom edge, fraction of the height.")
+
+class AreaConfig(_Model):
+    """A part of the picture in fractions of its width and height (0, 0 is the top left corner,
+    1, 1 the bottom right), so it stays put whatever resolution the camera sends: a rectangle
+    (x1, y1, x2, y2), or a polygon (points) for a doorway or a floor seen at an angle."""
+
+    x1: Fraction | None = Field(None, description="Rectangle: left edge, fraction of the width.")
+    y1: Fraction | None = Field(None, description="Rectangle: top edge, fraction of the height.")
+    x2: Fraction | None = Field(None, description="Rectangle: right edge, fraction of the width.")
+    y2: Fraction | None = Field(None, description="Rectangle: bottom edge, fraction of the height.")
+    points: list[tuple[Fraction, Fraction]] | None = Field(
+        None,
+        min_length=3,
+        max_length=64,
+        description="Polygon, instead of x1..y2: its corners [x, y] in order around it, in fractions.",
+    )
 
     @model_validator(mode="after")
-    def _not_empty(self) -> AreaConfig:
-        if self.x2 <= self.x1 or self.y2 <= self.y1:
+    def _one_shape(self) -> AreaConfig:
+        edges = (self.x1, self.y1, self.x2, self.y2)
+        if self.points is not None:
+            if any(v is not None for v in edges):
+                raise ValueError("an area is a rectangle (x1, y1, x2, y2) or a polygon (points), not both")
+            if _polygon_area(self.points) < 1e-6:  # under a pixel of a 1280x720 picture
+                raise ValueError(f"polygon encloses no area (corners in a line or repeated): {self.points}")
+            return self
+        if any(v is None for v in edges):
+            raise ValueError("an area needs x1, y1, x2 and y2 (a rectangle) or points (a polygon of 3 or more corners)")
+        if self.x2 <= self.x1 or self.y2 <= self.y1:  # type: ignore[operator]
             raise ValueError(f"empty area: needs x1 < x2 and y1 < y2 (got {self.x1}, {self.y1}, {self.x2}, {self.y2})")
         return self
+
+    @model_serializer(mode="wrap")
+    def _only_its_shape(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A rectangle is written without `points: null`, a polygon without four null edges."""
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+    @property
+    def is_rectangle(self) -> bool:
+        return self.points is None
+
+    @property
+    def corners(self) -> list[tuple[float, float]]:
+        """The area's outline, in fractions (a rectangle's four corners clockwise from the top left)."""
+        if self.points is not None:
+            return list(self.points)
+        x1, y1, x2, y2 = self.bounds
+        return [(x1, y1), (x2, y1), (x2, y2), (x1, y2)]
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """The smallest rectangle holding the area: x1, y1, x2, y2 in fractions."""
+        if self.points is not None:
+            xs, ys = [p[0] for p in self.points], [p[1] for p in self.points]
+            return min(xs), min(ys), max(xs), max(ys)
+        return self.x1, self.y1, self.x2, self.y2  # type: ignore[return-value]
+
+
+def _polygon_area(points: list[tuple[float, float]]) -> float:
+    """Shoelace formula; absolute, so corners may go either way round."""
+    twice = sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(points, points[1:] + points[:1], strict=True))
+    return abs(twice) / 2
 
 
 class CameraConfig(_Model):

@@ -61,6 +61,42 @@ def test_faces_centred_in_an_ignore_area_are_left_out(analyzer: FaceAnalyzer, ba
     assert [round(x, -1) for x in centres_x(faces)] == [200, 450, 950, 1150]
 
 
+# A floor seen at an angle: its right edge runs from x = 0.45 at the top to 0.7 at the bottom, so
+# at the faces' height (y about 0.22) it lies near x = 0.5, left of the face at 700 px.
+FLOOR = AreaConfig(points=[(0, 0), (0.45, 0), (0.7, 1), (0, 1)])
+# A triangle around the face at 950 px only.
+POSTER = AreaConfig(points=[(0.7, 0), (0.8, 0), (0.75, 0.5)])
+
+
+def test_polygon_areas_count_by_their_outline_not_their_bounds(
+    analyzer: FaceAnalyzer, backend: RecordingBackend
+) -> None:
+    (faces,) = analyzer.analyze_batch([SCENE], [CameraAreas(watch=(FLOOR,))])
+    assert backend.sizes[-1] == (720, 1024)  # its bounds (0-896 px) and the margin
+    assert [round(x, -1) for x in centres_x(faces)] == [200, 450]  # 700 is inside the bounds, not the floor
+    (faces,) = analyzer.analyze_batch([SCENE], [CameraAreas(ignore=(POSTER,))])
+    assert [round(x, -1) for x in centres_x(faces)] == [200, 450, 700, 1150]
+
+
+def test_polygon_geometry() -> None:
+    assert FLOOR.bounds == (0, 0, 0.7, 1) and POSTER.corners == [(0.7, 0), (0.8, 0), (0.75, 0.5)]
+    # Written back (`config check`, reloads) with its own shape's fields only, and read back the same.
+    assert POSTER.model_dump(mode="json") == {"points": [[0.7, 0], [0.8, 0], [0.75, 0.5]]}
+    assert AreaConfig(x1=0, y1=0, x2=1, y2=0.5).model_dump() == {"x1": 0, "y1": 0, "x2": 1, "y2": 0.5}
+    assert AreaConfig.model_validate(FLOOR.model_dump(mode="json")) == FLOOR
+    triangle = CameraAreas(watch=(AreaConfig(points=[(0, 0), (1, 0), (0, 1)]),))
+    assert triangle.counts((0, 0, 600, 300), 1000, 1000)  # centre 300, 150
+    assert not triangle.counts((500, 500, 700, 700), 1000, 1000)  # centre 600, 600: inside the bounds only
+    assert triangle.counts((400, 400, 600, 600), 1000, 1000)  # centre on the edge counts, as for rectangles
+    mask = triangle.mask(80, 40)
+    ys, xs = np.mgrid[0:40, 0:80]
+    inside = (xs + 0.5) / 80 + (ys + 0.5) / 40 < 1 - 0.05
+    outside = (xs + 0.5) / 80 + (ys + 0.5) / 40 > 1 + 0.05
+    assert mask[inside].all() and not mask[outside].any()
+    sliver = AreaConfig(points=[(0.5, 0.5), (0.51, 0.5), (0.5, 0.51)])
+    assert int(CameraAreas(ignore=(sliver,)).mask(8, 4).sum()) == 31  # narrower than a pixel: still covers one
+
+
 def test_search_region_grows_aligns_and_stays_in_the_picture() -> None:
     corner = CameraAreas(watch=(AreaConfig(x1=0.9, y1=0.8, x2=1.0, y2=1.0),))
     # 1152-1280 x 576-720 grown by 128 px, cut at the picture's edges, and the 272 px of height
@@ -90,9 +126,18 @@ def test_areas_are_validated_with_their_path() -> None:
         parse_settings({"cameras": bad})
     text = str(info.value)
     assert "cameras.0.watch_areas.0" in text and "x1 < x2" in text
-    assert "cameras.0.ignore_areas.0.x2" in text
+    assert "cameras.0.ignore_areas.0: Value error, an area needs x1, y1, x2 and y2 (a rectangle) or points" in text
     with pytest.raises(ConfigError, match="less than or equal to 1"):
         parse_settings({"cameras": [{**camera, "ignore_areas": [{"x1": 0, "y1": 0, "x2": 1.5, "y2": 1}]}]})
+    for area, message in [
+        ({"points": [[0, 0], [1, 0], [0.5, 1.2]]}, "points.2.1: Input should be less than or equal to 1"),
+        ({"points": [[0, 0], [0.5, 0.5], [1, 1]]}, "polygon encloses no area"),
+        ({"points": [[0, 0], [1, 0]]}, "ignore_areas.0.points: List should have at least 3 items"),
+        ({"x1": 0, "y1": 0, "x2": 1, "y2": 1, "points": [[0, 0], [1, 0], [1, 1]]}, "rectangle (x1, y1, x2, y2) or a"),
+    ]:
+        with pytest.raises(ConfigError) as info:
+            parse_settings({"cameras": [{**camera, "ignore_areas": [area]}]})
+        assert message in str(info.value)
 
 
 def test_mask_marks_the_pixels_the_areas_count() -> None:
