@@ -33,11 +33,12 @@ class ConsoleServer:
     settings: Settings
 
 
-def console_settings(database_url: str, tmp_path: Path) -> Settings:
+def console_settings(database_url: str, tmp_path: Path, **entrance: Any) -> Settings:
+    """`entrance`: more settings of camera cam-1, such as its areas."""
     return parse_settings(
         {
             "cameras": [
-                {"id": "cam-1", "name": "Entrance", "url": "rtsp://127.0.0.1/a"},
+                {"id": "cam-1", "name": "Entrance", "url": "rtsp://127.0.0.1/a", **entrance},
                 {"id": "cam-2", "name": "Platform 2", "url": "rtsp://127.0.0.1/b"},
             ],
             "database": {"url": database_url},

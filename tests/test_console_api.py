@@ -124,6 +124,24 @@ def test_snapshots_are_served_only_for_known_violations(console: ConsoleServer) 
             assert client.get(probe).status_code == 404, probe
 
 
+def test_camera_page_draws_its_areas_over_its_latest_snapshot(database_url: str, tmp_path: Path) -> None:
+    settings = console_settings(
+        database_url,
+        tmp_path,
+        watch_areas=[{"points": [[0, 0.15], [0.45, 0.15], [0.7, 1], [0, 1]]}],
+        ignore_areas=[{"x1": 0.45, "y1": 0.15, "x2": 0.55, "y2": 0.4}],
+    )
+    seed(settings)
+    with running_console(settings) as server, login(server.url, "victor") as client:
+        page = client.get("/cameras/cam-1").text
+        assert '<polygon class="watch" points="0.0000,0.1500 0.4500,0.1500 0.7000,1.0000 0.0000,1.0000"/>' in page
+        assert '<polygon class="ignore" points="0.4500,0.1500 0.5500,0.1500 0.5500,0.4000 0.4500,0.4000"/>' in page
+        assert '<img src="/violations/7/image/frame"' in page and "Faces count only with their centre" in page
+        assert client.get("/violations/7/image/frame").status_code == 200
+        other = client.get("/cameras/cam-2").text  # no areas, no violations
+        assert "<polygon" not in other and "The whole picture is watched" in other and "No snapshot yet" in other
+
+
 def test_cameras_and_openapi(console: ConsoleServer) -> None:
     with httpx.Client(base_url=console.url, headers=bearer("read-bot"), timeout=10) as c:
         cams = {cam["id"]: cam for cam in c.get("/api/cameras").json()}

@@ -42,7 +42,12 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture()
 def console(postgres_url: str, tmp_path: Path) -> Iterator[ConsoleServer]:
-    settings = console_settings(postgres_url, tmp_path)
+    settings = console_settings(
+        postgres_url,
+        tmp_path,
+        watch_areas=[{"points": [[0, 0.15], [0.45, 0.15], [0.7, 1], [0, 1]]}],
+        ignore_areas=[{"x1": 0.45, "y1": 0.15, "x2": 0.55, "y2": 0.4}],
+    )
     seed(settings)
     with running_console(settings) as server:
         yield server
@@ -112,6 +117,18 @@ def test_review_flow_in_a_real_browser(browser: Any, console: ConsoleServer) -> 
     drv.get(f"{console.url}/cameras/cam-2")
     assert "connection refused" in drv.page_source
     shot(drv, "8-camera")
+
+    drv.get(f"{console.url}/cameras/cam-1")
+    frame = drv.find_element(By.CSS_SELECTOR, ".areas img")
+    wait(drv, lambda d: frame.get_property("naturalWidth") > 0)
+    # The areas' drawing lies exactly over the picture, whatever width the page gives it.
+    image_box, drawing_box = (
+        drv.execute_script("const r = arguments[0].getBoundingClientRect(); return [r.x, r.y, r.width, r.height];", e)
+        for e in (frame, drv.find_element(By.CSS_SELECTOR, ".areas svg"))
+    )
+    assert drawing_box == pytest.approx(image_box, abs=0.5) and image_box[2] > 300
+    assert len(drv.find_elements(By.CSS_SELECTOR, ".areas polygon")) == 2
+    shot(drv, "8-camera-areas")
 
     drv.find_element(By.CSS_SELECTOR, ".who button").click()  # log out
     wait(drv, lambda d: "/login" in d.current_url)

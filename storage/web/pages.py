@@ -12,8 +12,9 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from maskwatch.config import Settings
 from storage.cameras import coverage_gaps
-from storage.models import Camera, CameraStatusEvent, utcnow
+from storage.models import Camera, CameraStatusEvent, Violation, utcnow
 from storage.reviews import (
     Bucket,
     ReviewError,
@@ -190,9 +191,34 @@ def camera(request: Request, user: User, camera_id: str, days: int = 7) -> HTMLR
                 .limit(50)
             )
         )
+        latest = s.scalar(
+            select(Violation.id).where(Violation.camera_id == camera_id).order_by(Violation.id.desc()).limit(1)
+        )
     since = utcnow() - dt.timedelta(days=days)
     gaps = [g for g in coverage_gaps(c.engine, since, camera_id=camera_id) if g.seconds is None or g.seconds >= 1]
-    return render(request, "camera.html", user, cam=cam, events=events, gaps=gaps, days=days)
+    return render(
+        request,
+        "camera.html",
+        user,
+        cam=cam,
+        events=events,
+        gaps=gaps,
+        days=days,
+        areas=_areas_outlines(c.settings, camera_id),
+        latest_violation=latest,
+    )
+
+
+def _areas_outlines(settings: Settings, camera_id: str) -> dict[str, list[str]] | None:
+    """The camera's watch and ignore areas as SVG polygon points in fractions of the picture, or
+    None when this console's configuration does not list the camera."""
+    configured = next((cam for cam in settings.cameras if cam.id == camera_id), None)
+    if configured is None:
+        return None
+    return {
+        kind: [" ".join(f"{x:.4f},{y:.4f}" for x, y in area.corners) for area in group]
+        for kind, group in (("watch", configured.watch_areas), ("ignore", configured.ignore_areas))
+    }
 
 
 @router.get("/dashboard")
