@@ -24,6 +24,11 @@ from storage.web.auth import hash_password
 from tests.factories import record_violations
 
 PASSWORDS = {"rita": "reviewer-pass-1", "victor": "viewer-pass-1"}
+# A polygon over the stairs and a rectangle over a screen, for the pages that draw a camera's areas.
+ENTRANCE_AREAS: dict[str, Any] = {
+    "watch_areas": [{"points": [[0, 0.15], [0.45, 0.15], [0.7, 1], [0, 1]]}],
+    "ignore_areas": [{"x1": 0.45, "y1": 0.15, "x2": 0.55, "y2": 0.4}],
+}
 TOKENS = {"review-bot": "review-token-0123456789", "read-bot": "viewer-token-0123456789"}
 
 

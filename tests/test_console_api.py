@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.console import PASSWORDS, ConsoleServer, bearer, console_settings, running_console, seed
+from tests.console import ENTRANCE_AREAS, PASSWORDS, ConsoleServer, bearer, console_settings, running_console, seed
 
 
 @pytest.fixture()
@@ -125,12 +125,7 @@ def test_snapshots_are_served_only_for_known_violations(console: ConsoleServer) 
 
 
 def test_camera_page_draws_its_areas_over_its_latest_snapshot(database_url: str, tmp_path: Path) -> None:
-    settings = console_settings(
-        database_url,
-        tmp_path,
-        watch_areas=[{"points": [[0, 0.15], [0.45, 0.15], [0.7, 1], [0, 1]]}],
-        ignore_areas=[{"x1": 0.45, "y1": 0.15, "x2": 0.55, "y2": 0.4}],
-    )
+    settings = console_settings(database_url, tmp_path, **ENTRANCE_AREAS)
     seed(settings)
     with running_console(settings) as server, login(server.url, "victor") as client:
         page = client.get("/cameras/cam-1").text

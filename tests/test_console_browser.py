@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.console import PASSWORDS, ConsoleServer, console_settings, running_console, seed
+from tests.console import ENTRANCE_AREAS, PASSWORDS, ConsoleServer, console_settings, running_console, seed
 
 pytestmark = [pytest.mark.browser, pytest.mark.service, pytest.mark.slow]
 
@@ -42,12 +42,7 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture()
 def console(postgres_url: str, tmp_path: Path) -> Iterator[ConsoleServer]:
-    settings = console_settings(
-        postgres_url,
-        tmp_path,
-        watch_areas=[{"points": [[0, 0.15], [0.45, 0.15], [0.7, 1], [0, 1]]}],
-        ignore_areas=[{"x1": 0.45, "y1": 0.15, "x2": 0.55, "y2": 0.4}],
-    )
+    settings = console_settings(postgres_url, tmp_path, **ENTRANCE_AREAS)
     seed(settings)
     with running_console(settings) as server:
         yield server
