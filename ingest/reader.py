@@ -128,6 +128,7 @@ class MotionGate:
         self.cfg = cfg
         self.areas = areas
         self._mask: np.ndarray | None = None
+        self._mask_pixels = 1
         self._last: np.ndarray | None = None
         self._last_t = -1e9
 
@@ -137,7 +138,8 @@ class MotionGate:
             return int(np.count_nonzero(moved)) / grey.size
         if self._mask is None or self._mask.shape != grey.shape:
             self._mask = self.areas.mask(grey.shape[1], grey.shape[0])
-        return int(np.count_nonzero(moved & self._mask)) / max(int(np.count_nonzero(self._mask)), 1)
+            self._mask_pixels = max(int(np.count_nonzero(self._mask)), 1)
+        return int(np.count_nonzero(moved & self._mask)) / self._mask_pixels
 
     def passes(self, frame: av.VideoFrame, t: float) -> bool:
         height = max(2, round(frame.height * self.WIDTH / max(frame.width, 1)))
