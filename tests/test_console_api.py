@@ -10,6 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from storage.db import create_db_engine
+from storage.reviews import get_violation
 from tests.console import ENTRANCE_AREAS, PASSWORDS, ConsoleServer, bearer, console_settings, running_console, seed
 
 
@@ -135,6 +137,10 @@ def test_camera_page_draws_its_areas_over_its_latest_snapshot(database_url: str,
         assert client.get("/violations/7/image/frame").status_code == 200
         other = client.get("/cameras/cam-2").text  # no areas, no violations
         assert "<polygon" not in other and "The whole picture is watched" in other and "No snapshot yet" in other
+        # A snapshot deleted by hand: the page falls back to the camera's previous violation.
+        Path(get_violation(create_db_engine(settings.database.url), 7)[0].snapshot_path).unlink()
+        assert client.get("/violations/7/image/frame").status_code == 404
+        assert '<img src="/violations/6/image/frame"' in client.get("/cameras/cam-1").text
 
 
 def test_cameras_and_openapi(console: ConsoleServer) -> None:

@@ -30,6 +30,7 @@ from storage.web.auth import Principal, check_csrf, csrf_token
 router = APIRouter(include_in_schema=False)
 LABELS = {"without_mask": "No mask", "mask_incorrect": "Mask worn wrong", "with_mask": "Mask on"}
 STATES = {"unreviewed": "Unreviewed", "confirmed": "Confirmed", "false_positive": "False positive"}
+LATEST_SNAPSHOT_TRIES = 20  # violations looked at for a camera page's picture
 
 
 def page_user(request: Request) -> Principal:
@@ -163,10 +164,16 @@ def image(request: Request, _user: User, violation_id: int, kind: str) -> Respon
         v, _, _ = get_violation(c.engine, violation_id)
     except ReviewError:
         raise HTTPException(status_code=404) from None
-    path = Path(v.snapshot_path if kind == "frame" else v.crop_path).resolve()
-    if not path.is_relative_to(c.snapshots_root) or not path.is_file():
+    path = _servable(c.snapshots_root, v.snapshot_path if kind == "frame" else v.crop_path)
+    if path is None:
         raise HTTPException(status_code=404, detail="snapshot not available (removed by retention?)")
     return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
+
+def _servable(root: Path, stored: str) -> Path | None:
+    """The snapshot file at a path from the database, if it is there and inside the snapshot folder."""
+    path = Path(stored).resolve()
+    return path if path.is_relative_to(root) and path.is_file() else None
 
 
 @router.get("/cameras")
@@ -191,9 +198,14 @@ def camera(request: Request, user: User, camera_id: str, days: int = 7) -> HTMLR
                 .limit(50)
             )
         )
-        latest = s.scalar(
-            select(Violation.id).where(Violation.camera_id == camera_id).order_by(Violation.id.desc()).limit(1)
+        recent = s.execute(
+            select(Violation.id, Violation.snapshot_path)
+            .where(Violation.camera_id == camera_id)
+            .order_by(Violation.id.desc())
+            .limit(LATEST_SNAPSHOT_TRIES)
         )
+        # A snapshot deleted by hand would leave a broken picture under the areas: an older one serves.
+        latest = next((vid for vid, path in recent if _servable(c.snapshots_root, path)), None)
     since = utcnow() - dt.timedelta(days=days)
     gaps = [g for g in coverage_gaps(c.engine, since, camera_id=camera_id) if g.seconds is None or g.seconds >= 1]
     return render(
