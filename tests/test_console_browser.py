@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from maskwatch.config import AreaConfig
 from tests.console import ENTRANCE_AREAS, PASSWORDS, ConsoleServer, console_settings, running_console, seed
 
 pytestmark = [pytest.mark.browser, pytest.mark.service, pytest.mark.slow]
@@ -122,8 +124,31 @@ def test_review_flow_in_a_real_browser(browser: Any, console: ConsoleServer) -> 
         for e in (frame, drv.find_element(By.CSS_SELECTOR, ".areas svg"))
     )
     assert drawing_box == pytest.approx(image_box, abs=0.5) and image_box[2] > 300
-    assert len(drv.find_elements(By.CSS_SELECTOR, ".areas polygon")) == 2
+    assert len(drv.find_elements(By.CSS_SELECTOR, ".areas polygon.watch, .areas polygon.ignore")) == 2
     shot(drv, "8-camera-areas")
+
+    # Drawing a new area: four corners clicked, the last one taken back; the line it gives is valid config.
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    picture = drv.find_element(By.CSS_SELECTOR, ".areas")
+    # Wholly in view: WebDriver's offsets start at the centre of an element's visible part.
+    drv.execute_script("arguments[0].scrollIntoView({block: 'center'});", picture)
+    width, height = image_box[2], image_box[3]
+    clicks = [(0.2, 0.3), (0.6, 0.3), (0.6, 0.8), (0.1, 0.9)]
+    for fx, fy in clicks:
+        offset = round((fx - 0.5) * width), round((fy - 0.5) * height)  # from the picture's centre
+        ActionChains(drv).move_to_element_with_offset(picture, *offset).click().perform()
+    drv.find_element(By.ID, "area-undo").click()
+    line = drv.find_element(By.ID, "area-yaml").text
+    assert line.startswith("- {points: ")
+    (drawn,) = yaml.safe_load(line)
+    area = AreaConfig.model_validate(drawn)
+    flat = [v for corner in area.corners for v in corner]
+    assert flat == pytest.approx([v for corner in clicks[:3] for v in corner], abs=2 / height)
+    assert len(drv.find_element(By.CSS_SELECTOR, ".areas polygon.draft").get_attribute("points").split()) == 3
+    shot(drv, "8-camera-area-drawn")
+    drv.find_element(By.ID, "area-clear").click()
+    assert "0 of at least 3" in drv.find_element(By.ID, "area-yaml").text
 
     drv.find_element(By.CSS_SELECTOR, ".who button").click()  # log out
     wait(drv, lambda d: "/login" in d.current_url)
