@@ -281,7 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(at most twice the warm-up again)",
     )
     p.add_argument(
-        "--find-max", action="store_true", help="with --cameras: ramp up, then bisect to the most cameras sustained"
+        "--find-max",
+        action="store_true",
+        help="with --cameras: ramp up, then bisect to the most cameras sustained, and to the most with p95 < 2 s",
     )
     p.add_argument("--redis", default="redis://127.0.0.1:6379/13", help="with --cameras: a Redis db it may flush")
     p.add_argument("--json", type=Path, metavar="OUT", help="with --cameras: write the results as JSON")

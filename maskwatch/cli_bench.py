@@ -27,10 +27,11 @@ class _Run(Protocol):
 R = TypeVar("R", bound=_Run)
 
 
-def ramp(measure: Callable[[int], R], most: int, find_max: bool) -> list[R]:
+def ramp(measure: Callable[[int], R], most: int, find_max: bool, also: Callable[[R], bool] | None = None) -> list[R]:
     """`most` cameras only, or (find_max) up the ramp until a load is not sustained, then bisect
     between the last load sustained and the first not: the exact largest count, so that a ratio
-    of two maxima does not depend on where the ramp's steps happen to fall."""
+    of two maxima does not depend on where the ramp's steps happen to fall. `also`: a stricter
+    test (results on time), whose largest count passing is then bisected the same way."""
     if not find_max:
         return [measure(most)]
     runs: list[R] = []
@@ -38,15 +39,21 @@ def ramp(measure: Callable[[int], R], most: int, find_max: bool) -> list[R]:
         runs.append(measure(k))
         if not runs[-1].sustained:
             break
-    else:
-        return runs
-    low = max((r.cameras for r in runs if r.sustained), default=0)
-    high = runs[-1].cameras
-    while high - low > 1:
+    _bisect(measure, runs, lambda r: r.sustained)
+    if also is not None:
+        _bisect(measure, runs, also)
+    return sorted(runs, key=lambda r: r.cameras)
+
+
+def _bisect(measure: Callable[[int], R], runs: list[R], passes: Callable[[R], bool]) -> None:
+    """Measure (appending to `runs`) between the most cameras that passed and the fewest above them
+    that did not, until the two are adjacent."""
+    low = max((r.cameras for r in runs if passes(r)), default=0)
+    high = min((r.cameras for r in runs if r.cameras > low and not passes(r)), default=None)
+    while high is not None and high - low > 1:
         middle = (low + high) // 2
         runs.append(measure(middle))
-        low, high = (middle, high) if runs[-1].sustained else (low, middle)
-    return sorted(runs, key=lambda r: r.cameras)
+        low, high = (middle, high) if passes(runs[-1]) else (low, middle)
 
 
 class _TimedRun(_Run, Protocol):
@@ -54,13 +61,14 @@ class _TimedRun(_Run, Protocol):
     def p95_result_latency_s(self) -> float | None: ...
 
 
+def is_live(run: _TimedRun, p95_s: float = LIVE_P95_S) -> bool:
+    """Sustained, with p95 capture-to-result under `p95_s`."""
+    return run.sustained and run.p95_result_latency_s is not None and run.p95_result_latency_s < p95_s
+
+
 def most_live(runs: Sequence[_TimedRun], p95_s: float = LIVE_P95_S) -> int:
-    """The most cameras among the loads tried that were sustained with p95 capture-to-result under
-    `p95_s` (find-max bisects on "sustained" alone, so counts between those tried are unknown)."""
-    live = (
-        r.cameras for r in runs if r.sustained and r.p95_result_latency_s is not None and r.p95_result_latency_s < p95_s
-    )
-    return max(live, default=0)
+    """The most cameras among the loads tried that were live (`is_live`)."""
+    return max((r.cameras for r in runs if is_live(r, p95_s)), default=0)
 
 
 def bench_pipeline(args: argparse.Namespace, settings: Settings) -> int:
@@ -81,7 +89,7 @@ def bench_pipeline(args: argparse.Namespace, settings: Settings) -> int:
         print(f"# baseline, {k} camera(s): {args.duration:g} s", file=sys.stderr, flush=True)
         return measure_baseline(settings, clip, k, args.sample_fps, args.duration)
 
-    results = ramp(pipeline, args.cameras, args.find_max)
+    results = ramp(pipeline, args.cameras, args.find_max, also=is_live)
     for line in table(results):
         print(line)
     best = max((r.cameras for r in results if r.sustained), default=0)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from maskwatch.cli_bench import most_live, ramp
+from maskwatch.cli_bench import is_live, most_live, ramp
 from maskwatch.loadbench import BENCH_GOP_S, _quantile, camera_phases
 
 
@@ -131,3 +131,17 @@ def test_the_rtsp_servers_phase_holds_a_streams_first_keyframe_back(rtsp_server,
     for r in readers:
         r.join(20)
     assert 1.1 <= first["later"] - first["now"] <= 1.9, first
+
+
+@pytest.mark.parametrize(("live", "capacity"), [(32, 41), (24, 27), (0, 3), (41, 41), (12, 64)])
+def test_find_max_also_bisects_to_the_exact_largest_live_count(live: int, capacity: int) -> None:
+    measured: list[int] = []
+
+    def measure(k: int) -> _TimedRun:
+        measured.append(k)
+        return _TimedRun(k, k <= capacity, 0.5 if k <= live else 29.0)
+
+    runs = ramp(measure, 64, find_max=True, also=is_live)
+    assert most_live(runs) == live
+    assert max((r.cameras for r in runs if r.sustained), default=0) == capacity
+    assert [r.cameras for r in runs] == sorted(measured) and len(measured) == len(set(measured))
