@@ -112,6 +112,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         from inference.scale_bench import run_scale_bench
 
         settings = _settings_with_detector(args)
+        settings = settings.model_copy(update={"queue": settings.queue.model_copy(update={"url": args.redis})})
         workers = [int(n) for n in args.workers.split(",")]
         for line in run_scale_bench(settings, args.clip, workers, args.frames, args.streams):
             print(line, flush=True)
@@ -285,7 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --cameras: ramp up, then bisect to the most cameras sustained, and to the most with p95 < 2 s",
     )
-    p.add_argument("--redis", default="redis://127.0.0.1:6379/13", help="with --cameras: a Redis db it may flush")
+    p.add_argument(
+        "--redis", default="redis://127.0.0.1:6379/13", help="with --cameras or --scale-out: a Redis db it may flush"
+    )
     p.add_argument("--json", type=Path, metavar="OUT", help="with --cameras: write the results as JSON")
     p.add_argument("--infer-processes", type=int, help="with --cameras: inference processes (default: one per core)")
     p.add_argument("--baseline", action="store_true", help="with --cameras: also the naive OpenCV + Keras scripts")
