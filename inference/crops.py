@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from inference.boxes import square_crop_box
+from maskwatch.boxes import square_crop_box
 
 #: Context around the (head-sized, calibrated) box; the mask's edges and the nose must be in view.
 CROP_MARGIN = 0.1

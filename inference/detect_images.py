@@ -12,7 +12,7 @@ import cv2
 from tqdm import tqdm
 
 from inference.analyzer import FaceAnalyzer
-from inference.annotate import draw_faces
+from maskwatch.annotate import draw_faces
 from maskwatch.images import ImageError, expand_paths, read_bgr
 
 log = logging.getLogger(__name__)

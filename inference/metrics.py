@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inference.boxes import iou_matrix
+from maskwatch.boxes import iou_matrix
 
 
 def match_greedy(pred: np.ndarray, scores: np.ndarray, gt: np.ndarray, iou_threshold: float) -> np.ndarray:

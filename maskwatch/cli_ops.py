@@ -110,10 +110,10 @@ def _cmd_cameras_preview(args: argparse.Namespace) -> int:
     import cv2
 
     from inference.analyzer import FaceAnalyzer
-    from inference.annotate import draw_areas, draw_faces
     from inference.areas import search_region
     from inference.worker import decode_frame
     from ingest.reader import SourceError
+    from maskwatch.annotate import draw_areas, draw_faces
     from maskwatch.areas import CameraAreas
 
     settings = load_settings(args.config)

@@ -9,8 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inference.annotate import draw_faces
-from inference.boxes import square_crop_box
+from maskwatch.annotate import draw_faces
+from maskwatch.boxes import square_crop_box
 from maskwatch.errors import MaskwatchError
 from maskwatch.messages import FaceObservation, FrameMessage
 

