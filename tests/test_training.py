@@ -100,3 +100,40 @@ def test_bad_sources_fail_clearly(tf_available: None, tmp_path: Path) -> None:
     photos = TrainConfig.model_validate({"sources": [{"kind": "photos", "path": tmp_path}]})
     with pytest.raises(DataError, match="needs 'label'"):
         load_sources(photos)
+
+
+def test_soup_averages_its_members(tf_available: None, shared: Path, tmp_path: Path) -> None:
+    import keras
+
+    from inference.classifier import MaskClassifier
+    from training.config import TrainConfig
+    from training.train import run_training
+
+    config = TrainConfig.model_validate(
+        {
+            "out_dir": tmp_path / "soup",
+            "weights": shared / "weights" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5",
+            "input_size": 64,
+            "batch_size": 16,
+            "epochs_head": 1,
+            "epochs_finetune": 1,
+            "soup_members": 2,
+            "val_fraction": 0.3,
+            "sources": [{"kind": "folders", "path": shared / "datasets" / "face-crops-chandrikadeb7", "limit": 24}],
+        }
+    )
+    result = run_training(config, command="pytest soup")
+    out = result.out_dir
+    soup = keras.models.load_model(result.keras_path)
+    members = []
+    for k in (1, 2):
+        member = keras.models.clone_model(soup)
+        member.load_weights(out / "members" / f"member-{k}.weights.h5")
+        members.append(member.get_weights())
+    assert not all(np.array_equal(a, b) for a, b in zip(*members, strict=True)), "the members did not differ"
+    for got, *mine in zip(soup.get_weights(), *members, strict=True):
+        np.testing.assert_allclose(got, np.mean(mine, axis=0), rtol=1e-6, atol=1e-7)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["soup"]["members"] == 2 and len(metrics["soup"]["member_val_accuracy"]) == 2
+    assert "average of 2 fine-tuning runs" in (out / "MODEL_CARD.md").read_text()
+    assert MaskClassifier(out / "members" / "member-2.tflite").input_size == 64

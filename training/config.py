@@ -37,6 +37,14 @@ class TrainConfig(_Model):
     batch_size: int = Field(64, ge=4, le=512)
     epochs_head: int = Field(2, ge=0, le=100, description="Epochs training the new head on a frozen backbone.")
     epochs_finetune: int = Field(8, ge=0, le=200, description="Epochs fine-tuning the whole network.")
+    soup_members: int = Field(
+        1,
+        ge=1,
+        le=8,
+        description="Fine-tune this many times from the same head-trained start (each with its own shuffling and "
+        "augmentation) and average the weights (a 'model soup'): one model's cost at inference, less of one "
+        "run's luck. 1 is a single run.",
+    )
     lr_head: float = Field(1e-3, gt=0, le=1)
     lr_finetune: float = Field(1e-4, gt=0, le=1)
     class_weight_power: float = Field(

@@ -59,11 +59,14 @@ def plot_confusion(cm: list[list[int]], path: Path) -> None:
     plt.close(fig)
 
 
-def plot_history(history: dict[str, list[float]], path: Path) -> None:
+def plot_history(history: dict[str, list[float]], path: Path, restarts: list[int] | None = None) -> None:
+    """`restarts`: epochs where fine-tuning started again from the same weights (soup members)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, key in zip(axes, ("loss", "accuracy"), strict=True):
         ax.plot(history.get(key, []), label=f"train {key}")
         ax.plot(history.get(f"val_{key}", []), label=f"val {key}")
+        for i, epoch in enumerate(restarts or []):
+            ax.axvline(epoch - 0.5, color="grey", linestyle=":", label="soup member starts" if i == 0 else None)
         ax.set_xlabel("epoch")
         ax.set_title(key)
         ax.legend()
@@ -71,6 +74,17 @@ def plot_history(history: dict[str, list[float]], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def _soup_line(metrics: dict[str, Any]) -> str:
+    soup = metrics.get("soup")
+    if not soup:
+        return ""
+    accs = ", ".join(f"{a:.4f}" for a in soup["member_val_accuracy"])
+    return (
+        f"- Weights: the average of {soup['members']} fine-tuning runs from the same start (a model soup);\n"
+        f"  the members alone had validation accuracy {accs}.\n"
+    )
 
 
 def write_model_card(path: Path, info: dict[str, Any]) -> None:
@@ -90,7 +104,7 @@ def write_model_card(path: Path, info: dict[str, Any]) -> None:
   Keras vs TFLite: max probability difference {info["agreement"]["max_abs_prob_diff"]:.4f},
   top-1 agreement {info["agreement"]["top1_agreement"]:.4f}.
 - Classes: {", ".join(info["labels"])}
-
+{_soup_line(m)}
 ## Reproduce
 
 ```

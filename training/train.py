@@ -10,12 +10,16 @@ import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from maskwatch.labels import CLASSES
 from training.config import TrainConfig
 from training.sources import CropSet, DataError, load_sources
+
+if TYPE_CHECKING:
+    import keras
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +63,11 @@ def class_weights(labels: np.ndarray, power: float = 1.0) -> dict[int, float]:
     weights = np.zeros_like(counts)
     weights[present] = (counts[present].sum() / (present.sum() * counts[present])) ** power
     return {i: float(w) for i, w in enumerate(weights)}
+
+
+def _accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
+    probs = model.predict(x.astype(np.float32), verbose=0, batch_size=128)
+    return float(np.mean(probs.argmax(1) == y))
 
 
 def run_training(config: TrainConfig, command: str | None = None) -> TrainResult:
@@ -119,10 +128,24 @@ def run_training(config: TrainConfig, command: str | None = None) -> TrainResult
     fit(config.epochs_head, config.lr_head)
     backbone.trainable = True
     steps = config.epochs_finetune * int(np.ceil(len(y_train) / config.batch_size))
-    fit(config.epochs_finetune, keras.optimizers.schedules.CosineDecay(config.lr_finetune, max(steps, 1)))
-
     out = config.out_dir
-    out.mkdir(parents=True, exist_ok=True)
+    (out / "members").mkdir(parents=True, exist_ok=True)
+    start = model.get_weights()
+    members: list[list[np.ndarray]] = []
+    member_accuracy: list[float] = []
+    for k in range(config.soup_members):
+        model.set_weights(start)
+        fit(config.epochs_finetune, keras.optimizers.schedules.CosineDecay(config.lr_finetune, max(steps, 1)))
+        members.append(model.get_weights())
+        if config.soup_members > 1:
+            member_accuracy.append(_accuracy(model, x_val, y_val))
+            log.info("soup member %d of %d: val accuracy %.4f", k + 1, config.soup_members, member_accuracy[-1])
+            # Each member is kept as a model of its own, so the soup can be compared with its members on scenes.
+            model.save_weights(out / "members" / f"member-{k + 1}.weights.h5")
+            export_tflite(model, out / "members" / f"member-{k + 1}.tflite", config.quantization, x_train)
+    if len(members) > 1:
+        # BatchNorm statistics stay ImageNet's (frozen), so plain averaging needs no recalibration.
+        model.set_weights([np.mean(layer, axis=0) for layer in zip(*members, strict=True)])
     keras_path = out / "mask_classifier.keras"
     model.save(keras_path)
     tflite_path = export_tflite(model, out / "mask_classifier.tflite", config.quantization, x_train)
@@ -131,10 +154,13 @@ def run_training(config: TrainConfig, command: str | None = None) -> TrainResult
     probs = model.predict(x_val.astype(np.float32), verbose=0, batch_size=128)
     metrics = classification_metrics(y_val, probs.argmax(1))
     metrics["tflite_agreement"] = agreement
+    if member_accuracy:
+        metrics["soup"] = {"members": len(member_accuracy), "member_val_accuracy": member_accuracy}
     write_json(out / "metrics.json", metrics)
     write_json(out / "history.json", dict(history))
     plot_confusion(metrics["confusion_matrix"], out / "confusion_matrix.png")
-    plot_history(history, out / "training_curves.png")
+    restarts = [config.epochs_head + k * config.epochs_finetune for k in range(1, config.soup_members)]
+    plot_history(history, out / "training_curves.png", restarts)
     origins = collections.Counter(np.array(crops.origins)[~is_val].tolist())
     write_model_card(
         out / "MODEL_CARD.md",
