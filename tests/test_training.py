@@ -2,9 +2,13 @@
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+
+if TYPE_CHECKING:
+    from training.config import TrainConfig
 
 pytestmark = [pytest.mark.training, pytest.mark.shared, pytest.mark.slow]
 
@@ -14,33 +18,43 @@ def tf_available() -> None:
     pytest.importorskip("tensorflow", reason="training needs the `train` extra (TensorFlow)")
 
 
-def test_tiny_training_run(tf_available: None, shared: Path, tmp_path: Path) -> None:
-    from inference.classifier import MaskClassifier
-    from inference.crops import crop_face
+def tiny_config(shared: Path, out_dir: Path, **fields: object) -> "TrainConfig":
+    """One short epoch of each phase on alpha 0.35."""
     from training.config import TrainConfig
-    from training.train import run_training
 
-    ds = shared / "datasets"
-    config = TrainConfig.model_validate(
+    return TrainConfig.model_validate(
         {
-            "out_dir": tmp_path / "run",
+            "out_dir": out_dir,
             "weights": shared / "weights" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5",
-            "input_size": 96,
             "batch_size": 16,
             "epochs_head": 1,
             "epochs_finetune": 1,
             "val_fraction": 0.3,
-            "sources": [
-                {"kind": "folders", "path": ds / "face-crops-chandrikadeb7", "limit": 24},
-                {
-                    "kind": "voc",
-                    "path": ds / "scenes-ilc2021",
-                    "split": ds / "scenes-ilc2021" / "train.txt",
-                    "limit": 12,
-                },
-                {"kind": "photos", "path": ds / "masked-people-rmfd", "label": "with_mask", "limit": 8},
-            ],
+            **fields,
         }
+    )
+
+
+def test_tiny_training_run(tf_available: None, shared: Path, tmp_path: Path) -> None:
+    from inference.classifier import MaskClassifier
+    from inference.crops import crop_face
+    from training.train import run_training
+
+    ds = shared / "datasets"
+    config = tiny_config(
+        shared,
+        tmp_path / "run",
+        input_size=96,
+        sources=[
+            {"kind": "folders", "path": ds / "face-crops-chandrikadeb7", "limit": 24},
+            {
+                "kind": "voc",
+                "path": ds / "scenes-ilc2021",
+                "split": ds / "scenes-ilc2021" / "train.txt",
+                "limit": 12,
+            },
+            {"kind": "photos", "path": ds / "masked-people-rmfd", "label": "with_mask", "limit": 8},
+        ],
     )
     result = run_training(config, command="pytest tiny run")
     out = result.out_dir
@@ -106,21 +120,14 @@ def test_soup_averages_its_members(tf_available: None, shared: Path, tmp_path: P
     import keras
 
     from inference.classifier import MaskClassifier
-    from training.config import TrainConfig
     from training.train import run_training
 
-    config = TrainConfig.model_validate(
-        {
-            "out_dir": tmp_path / "soup",
-            "weights": shared / "weights" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5",
-            "input_size": 64,
-            "batch_size": 16,
-            "epochs_head": 1,
-            "epochs_finetune": 1,
-            "soup_members": 2,
-            "val_fraction": 0.3,
-            "sources": [{"kind": "folders", "path": shared / "datasets" / "face-crops-chandrikadeb7", "limit": 24}],
-        }
+    config = tiny_config(
+        shared,
+        tmp_path / "soup",
+        input_size=64,
+        soup_members=2,
+        sources=[{"kind": "folders", "path": shared / "datasets" / "face-crops-chandrikadeb7", "limit": 24}],
     )
     result = run_training(config, command="pytest soup")
     out = result.out_dir
