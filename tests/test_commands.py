@@ -74,7 +74,8 @@ def test_demo_runs_the_service_and_finds_exactly_the_violations(
     config["snapshots"]["dir"] = str(tmp_path / "snaps")
     path = tmp_path / "demo.yaml"
     path.write_text(yaml.safe_dump(config))
-    assert main(["demo", "--config", str(path)]) == 0  # exit 0 only for exactly the two non-compliant people, each with its label
+    # exit 0 only for exactly the two non-compliant people, each with its label
+    assert main(["demo", "--config", str(path)]) == 0
     out = capsys.readouterr().out
     assert "2 violation(s) recorded" in out
     assert len(list((tmp_path / "snaps").rglob("*-frame.jpg"))) == 2
