@@ -43,12 +43,8 @@ class WebhookReceiver:
 
 
 @contextmanager
-def webhook_receiver(
-    secret: str | None = None, statuses: list[int] | None = None, fail_for_s: float = 0.0
-) -> Iterator[WebhookReceiver]:
-    state = WebhookReceiver(
-        url="", secret=secret, statuses=list(statuses or []), fail_until=time.monotonic() + fail_for_s
-    )
+def webhook_receiver(secret: str | None = None, statuses: list[int] | None = None) -> Iterator[WebhookReceiver]:
+    state = WebhookReceiver(url="", secret=secret, statuses=list(statuses or []))
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:
