@@ -129,7 +129,7 @@ def run_training(config: TrainConfig, command: str | None = None) -> TrainResult
     backbone.trainable = True
     steps = config.epochs_finetune * int(np.ceil(len(y_train) / config.batch_size))
     out = config.out_dir
-    (out / "members").mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     start = model.get_weights()
     members: list[list[np.ndarray]] = []
     member_accuracy: list[float] = []
@@ -141,6 +141,7 @@ def run_training(config: TrainConfig, command: str | None = None) -> TrainResult
             member_accuracy.append(_accuracy(model, x_val, y_val))
             log.info("soup member %d of %d: val accuracy %.4f", k + 1, config.soup_members, member_accuracy[-1])
             # Each member is kept as a model of its own, so the soup can be compared with its members on scenes.
+            (out / "members").mkdir(exist_ok=True)
             model.save_weights(out / "members" / f"member-{k + 1}.weights.h5")
             export_tflite(model, out / "members" / f"member-{k + 1}.tflite", config.quantization, x_train)
     if len(members) > 1:
