@@ -72,28 +72,30 @@ class LoopFactory(GstRtspServer.RTSPMediaFactory):
     def _configure(self, _factory: object, media: GstRtspServer.RTSPMedia) -> None:
         src = media.get_element().get_child_by_name("src")
         src.set_property("caps", self.caps)
-        state = {"i": 0, "loop": 0}
+        state = {"loop": 0}
         base = self.units[0][0]
 
         def need_data(appsrc: Gst.Element, _length: int) -> None:
-            if self.once and state["loop"] == 1:
-                if state["i"] == 0:
-                    appsrc.emit("end-of-stream")  # played once: the stream ends
-                    state["i"] = -1
+            # A whole loop of the clip at once: the sink paces it by the timestamps, and this Python
+            # callback, which has to take the GIL from a streaming thread, runs once per loop instead
+            # of once per frame (per frame, the GIL handoffs between cameras' threads cost the server
+            # more than the streaming itself).
+            if state["loop"] == -1:
                 return
-            pts, dur, data, _ = self.units[state["i"]]
-            stamped = pts - base + state["loop"] * self.length
-            if self.freeze_after is not None and stamped > self.freeze_after:
-                return  # frozen: the connection stays up, nothing more arrives
-            stamped += self.phase  # the stream is paced by these timestamps: later ones go out later
-            buf = Gst.Buffer.new_wrapped(data)
-            buf.pts = buf.dts = stamped
-            buf.duration = dur
-            appsrc.emit("push-buffer", buf)
-            state["i"] += 1
-            if state["i"] == len(self.units):
-                state["i"] = 0
-                state["loop"] += 1
+            if self.once and state["loop"] == 1:
+                appsrc.emit("end-of-stream")  # played once: the stream ends
+                state["loop"] = -1
+                return
+            for pts, dur, data, _ in self.units:
+                stamped = pts - base + state["loop"] * self.length
+                if self.freeze_after is not None and stamped > self.freeze_after:
+                    state["loop"] = -1  # frozen: the connection stays up, nothing more arrives
+                    return
+                buf = Gst.Buffer.new_wrapped(data)
+                buf.pts = buf.dts = stamped + self.phase  # the sink sends each one at its time
+                buf.duration = dur
+                appsrc.emit("push-buffer", buf)
+            state["loop"] += 1
 
         src.connect("need-data", need_data)
 
