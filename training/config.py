@@ -16,9 +16,11 @@ class _Model(BaseModel):
 
 
 class SourceConfig(_Model):
-    kind: Literal["folders", "voc", "photos"] = Field(
+    kind: Literal["folders", "voc", "photos", "synthetic"] = Field(
         description="folders: one sub-folder of face crops per class; voc: PASCAL VOC scenes; "
-        "photos: a folder of photos that all show one class (faces cropped with the detector)."
+        "photos: a folder of photos that all show one class (faces cropped with the detector); "
+        "synthetic: a folder of unmasked face crops, each given a painted mask over the nose (with_mask) "
+        "and one below it (mask_incorrect)."
     )
     path: Path = Field(description="Root folder of the source.")
     split: Path | None = Field(None, description="voc only: file listing the image stems to use.")

@@ -120,6 +120,8 @@ def load_sources(config: TrainConfig) -> CropSet:
         before = len(out)
         if src.kind == "folders":
             read_folders(src, config.input_size, out)
+        elif src.kind == "synthetic":
+            read_synthetic(src, config.input_size, config.seed, out)
         else:
             detector = detector or FaceDetector(config.detector)
             if src.kind == "voc":
@@ -130,3 +132,38 @@ def load_sources(config: TrainConfig) -> CropSet:
             raise DataError(f"{src.path}: source gave no faces")
         log.info("source %s (%s): %d crops", src.path, src.kind, len(out) - before)
     return out
+
+
+def read_synthetic(src: SourceConfig, size: int, seed: int, out: CropSet) -> None:
+    """Unmasked faces, each twice: with a mask painted over the nose (`with_mask`) and below the
+    nose or on the chin (`mask_incorrect`). Cropped as a `folders` source crops its images."""
+    from training.synthetic_masks import LABEL_OF, LandmarkFinder, Placement, paint_mask
+
+    if not src.path.is_dir():
+        raise DataError(f"{src.path}: no such folder")
+    finder = LandmarkFinder()
+    rng = np.random.default_rng(seed)
+    files = _limit(expand_paths([src.path]), src.limit)
+    kept = 0
+    for path in tqdm(files, desc=f"masks on {src.path.name}", unit="img", leave=False):
+        try:
+            image = read_bgr(path)
+        except ImageError as exc:
+            log.warning("skipping training image: %s", exc)
+            continue
+        found = finder(image)
+        h, w = image.shape[:2]
+        if found is None or found[0][3] - found[0][1] < 0.4 * h:  # not this crop's own face
+            continue
+        landmarks = found[1]
+        wrong: Placement = "under_nose" if rng.random() < 0.7 else "on_chin"
+        for placement in ("over_nose", wrong):
+            painted = paint_mask(image, landmarks, placement, rng)
+            out.add(
+                crop_face(painted, (0, 0, w, h), size, margin=0.0),
+                LABEL_OF[placement],
+                str(path),
+                f"{src.path.name}:painted",
+            )
+        kept += 1
+    log.info("synthetic source %s: masks painted on %d of %d faces", src.path, kept, len(files))
