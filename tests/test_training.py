@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import cv2
 import numpy as np
 import pytest
 
@@ -115,6 +116,13 @@ def test_bad_sources_fail_clearly(tf_available: None, tmp_path: Path) -> None:
     photos = TrainConfig.model_validate({"sources": [{"kind": "photos", "path": tmp_path}]})
     with pytest.raises(DataError, match="needs 'label'"):
         load_sources(photos)
+    missing = TrainConfig.model_validate({"sources": [{"kind": "synthetic", "path": tmp_path / "nowhere"}]})
+    with pytest.raises(DataError, match="nowhere: no such folder"):
+        load_sources(missing)
+    (tmp_path / "blank.png").write_bytes(cv2.imencode(".png", np.full((64, 64, 3), 128, np.uint8))[1].tobytes())
+    no_faces = TrainConfig.model_validate({"sources": [{"kind": "synthetic", "path": tmp_path}]})
+    with pytest.raises(DataError, match="source gave no faces"):
+        load_sources(no_faces)
 
 
 def test_soup_averages_its_members(tf_available: None, shared: Path, tmp_path: Path) -> None:

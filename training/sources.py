@@ -8,7 +8,9 @@ faces from one photo never sit on both sides.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
@@ -50,6 +52,15 @@ def _limit(items: list, limit: int | None) -> list:
     return items if limit is None else items[:limit]
 
 
+def _readable_images(files: list[Path], desc: str) -> Iterator[tuple[Path, np.ndarray]]:
+    """Each file that decodes as an image, with a progress bar; the others are reported and skipped."""
+    for path in tqdm(files, desc=desc, unit="img", leave=False):
+        try:
+            yield path, read_bgr(path)
+        except ImageError as exc:
+            log.warning("skipping training image: %s", exc)
+
+
 def read_folders(src: SourceConfig, size: int, out: CropSet) -> None:
     """Folder-per-class face crops: each image is one face, padded to a square."""
     if not src.path.is_dir():
@@ -60,12 +71,7 @@ def read_folders(src: SourceConfig, size: int, out: CropSet) -> None:
     for class_dir in class_dirs:
         label = canonical_label(class_dir.name)
         files = _limit(expand_paths([class_dir]), src.limit)
-        for path in tqdm(files, desc=f"crops {class_dir.name}", unit="img", leave=False):
-            try:
-                image = read_bgr(path)
-            except ImageError as exc:
-                log.warning("skipping training image: %s", exc)
-                continue
+        for path, image in _readable_images(files, f"crops {class_dir.name}"):
             h, w = image.shape[:2]
             out.add(crop_face(image, (0, 0, w, h), size, margin=0.0), label, str(path), f"{src.path.name}:crops")
 
@@ -99,12 +105,7 @@ def read_photos(src: SourceConfig, size: int, detector: FaceDetector, out: CropS
     label = canonical_label(src.label)
     files = _limit(expand_paths([src.path]), src.limit)
     kept = 0
-    for path in tqdm(files, desc=f"photos {src.path.name}", unit="img", leave=False):
-        try:
-            image = read_bgr(path)
-        except ImageError as exc:
-            log.warning("skipping training image: %s", exc)
-            continue
+    for path, image in _readable_images(files, f"photos {src.path.name}"):
         found = detector.detect(image)
         if found:
             best = max(found, key=lambda d: d.score)
@@ -145,12 +146,7 @@ def read_synthetic(src: SourceConfig, size: int, seed: int, out: CropSet) -> Non
     rng = np.random.default_rng(seed)
     files = _limit(expand_paths([src.path]), src.limit)
     kept = 0
-    for path in tqdm(files, desc=f"masks on {src.path.name}", unit="img", leave=False):
-        try:
-            image = read_bgr(path)
-        except ImageError as exc:
-            log.warning("skipping training image: %s", exc)
-            continue
+    for path, image in _readable_images(files, f"masks on {src.path.name}"):
         found = finder(image)
         h, w = image.shape[:2]
         if found is None or found[0][3] - found[0][1] < 0.4 * h:  # not this crop's own face
