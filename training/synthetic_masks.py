@@ -19,7 +19,7 @@ import numpy as np
 Placement = Literal["over_nose", "under_nose", "on_chin"]
 LABEL_OF: dict[Placement, str] = {"over_nose": "with_mask", "under_nose": "mask_incorrect", "on_chin": "mask_incorrect"}
 
-# BGR: surgical blue and green, white, black, grey, navy, pink, beige (the common colours in the ILC scenes).
+# BGR: surgical blue and green, white, black, grey, navy, pink, beige: common mask colours.
 PALETTE = np.array(
     [
         (214, 180, 120),
