@@ -19,6 +19,7 @@ import av
 import cv2
 import numpy as np
 
+from ingest.clock import CaptureClock
 from ingest.decoding import BFrameCheck, GopSkipper, KeyframeSkipper
 from maskwatch.areas import CameraAreas
 from maskwatch.config import CameraConfig, IngestConfig, MotionConfig
@@ -276,7 +277,8 @@ class CameraReader:
         bframes = BFrameCheck(stream, period, self.bframe_checks) if skip == "NONREF" else None
         gate = MotionGate(self.camera.motion, CameraAreas.of(self.camera)) if self.camera.motion is not None else None
         gops = GopSkipper() if self.camera.decode == "auto" else None
-        wall_start = time.time()
+        wall_start = time.time()  # a recording's frames are dated by their place in it, from here
+        clock = None if self.source.is_file else CaptureClock()
         mono_start = time.monotonic()
         t0: float | None = None
         last_t: float | None = None
@@ -312,6 +314,7 @@ class CameraReader:
                     else:
                         t0 = t if t0 is None else t0
                         rel, last_t = t - t0, t
+                    captured_at = wall_start + rel if clock is None else clock.captured_at(rel, time.time())
                     if not self.keyframes_only and skipper.observe(frame, rel):
                         self._skip_non_key(stream)
                         if bframes is not None:
@@ -330,7 +333,7 @@ class CameraReader:
                     if gate is not None and not gate.passes(frame, rel):
                         self.counters.motion_skipped += 1
                         continue
-                    self._send(frame, wall_start + rel)
+                    self._send(frame, captured_at)
                 if bframes is not None and bframes.verdict is not None:
                     self._bframes_decided(stream, bframes)
                     bframes = None
