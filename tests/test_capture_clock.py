@@ -1,6 +1,7 @@
 """Capture times of live frames: never after the frame arrived, and in the order of capture."""
 
 import itertools
+from collections.abc import Sequence
 
 import pytest
 
@@ -9,7 +10,7 @@ from ingest.clock import CaptureClock
 CONNECTED = 1_000_000.0
 
 
-def stamp(arrivals: list[tuple[float, float]], clock: CaptureClock | None = None) -> list[float]:
+def stamp(arrivals: Sequence[tuple[float, float]], clock: CaptureClock | None = None) -> list[float]:
     clock = clock or CaptureClock()
     return [clock.captured_at(t, at) for t, at in arrivals]
 
