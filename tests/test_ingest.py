@@ -77,8 +77,8 @@ def test_samples_rtsp_at_configured_rate(rtsp_server, shared: Path) -> None:
 
 
 def test_live_frames_are_never_dated_after_they_arrived(rtsp_server, shared: Path) -> None:
-    """The server sends its buffered half second at once on connect (as many cameras do): frames
-    dated by the first one's arrival plus their stream time were up to 0.48 s in the future."""
+    """The server sends what it has buffered at once on connect (as cameras that keep a buffer may):
+    frames dated by the reader's start plus their stream time were up to 0.79 s in the future."""
     server = rtsp_server([f"w={video(shared, 'woman-with-mask.mp4')}"])
     settings = settings_for([{"id": "w", "name": "W", "url": server.url("w"), "sample_fps": 25, "decode": "all"}])
     sent: list[tuple[float, FrameMessage]] = []
