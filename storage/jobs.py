@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,7 @@ from storage.models import (
     Violation,
     utcnow,
 )
+from storage.reviews import compliance_stats
 
 log = logging.getLogger(__name__)
 
@@ -145,26 +146,30 @@ def queue_daily_report(settings: Settings, engine: Engine, now: dt.datetime | No
 
 
 def compliance_report(engine: Engine, hours: int = 24, now: dt.datetime | None = None) -> list[dict[str, object]]:
-    """People evaluated and violations per camera over the last `hours`; logged hourly."""
-    since = (now or utcnow()) - dt.timedelta(hours=hours)
-    with Session(engine) as s:
-        rows = s.execute(
-            select(EvaluationCount.camera_id, func.sum(EvaluationCount.people), func.sum(EvaluationCount.violations))
-            .where(EvaluationCount.hour >= since.replace(minute=0, second=0, microsecond=0))
-            .group_by(EvaluationCount.camera_id)
-        ).all()
-    report = []
-    for camera_id, people, violations in rows:
-        people, violations = int(people or 0), int(violations or 0)
-        rate = 1.0 - violations / people if people else None
-        report.append({"camera_id": camera_id, "people": people, "violations": violations, "compliance": rate})
+    """People evaluated, violations and dismissed false positives per camera over the last `hours`
+    (from the start of that hour), logged hourly: the numbers the console and the report show."""
+    until = now or utcnow()
+    since = (until - dt.timedelta(hours=hours)).replace(minute=0, second=0, microsecond=0)
+    report: list[dict[str, object]] = []
+    for camera_id, t in sorted(compliance_stats(engine, since, until).totals().items()):
+        rate = t.compliance
+        report.append(
+            {
+                "camera_id": camera_id,
+                "people": t.people,
+                "violations": t.violations,
+                "false_positives": t.false_positives,
+                "compliance": rate,
+            }
+        )
         log.info(
-            "report %dh: camera=%s people=%d violations=%d compliance=%s",
+            "report %dh: camera=%s people=%d violations=%d compliance=%s false_positives=%d",
             hours,
             camera_id,
-            people,
-            violations,
+            t.people,
+            t.violations,
             f"{rate:.1%}" if rate is not None else "n/a",
+            t.false_positives,
         )
     return report
 

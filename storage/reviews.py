@@ -3,6 +3,10 @@
 A reviewer confirms a violation or dismisses it as a false positive (with the face's true
 label, for retraining); every decision is kept in `review_events`. Compliance counts people
 evaluated (the denominator, per camera and hour) against violations not dismissed.
+
+`compliance_stats` is the only place compliance is counted: the hourly job, `maskwatch report`
+(and its e-mail), the API's /stats and the console's pages all show its rows, so a camera and hour
+read the same everywhere.
 """
 
 from __future__ import annotations
@@ -105,6 +109,8 @@ def set_review(engine: Engine, violation_id: int, user: str, state: str, label: 
 
 @dataclass
 class StatRow:
+    """One camera's counts in one bucket (or over a period), and the compliance rate they give."""
+
     camera_id: str
     bucket: dt.datetime
     people: int = 0
@@ -151,7 +157,11 @@ def _bucket(when: dt.datetime, bucket: Bucket) -> dt.datetime:
 def compliance_stats(
     engine: Engine, since: dt.datetime, until: dt.datetime, camera: str | None = None, bucket: Bucket = "hour"
 ) -> Stats:
-    """People evaluated and violations per camera and hour (or day), UTC, in [since, until)."""
+    """People evaluated, violations (those dismissed as false positives apart) and confirmed ones per
+    camera and hour (or day), UTC, in [since, until).
+
+    Violations are counted from their rows, not from the recorder's hourly count, which cannot
+    know that a reviewer dismissed one later."""
     rows: dict[tuple[str, dt.datetime], StatRow] = {}
 
     def row(cam: str, when: dt.datetime) -> StatRow:

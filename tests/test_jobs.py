@@ -1,14 +1,17 @@
 """Periodic jobs: retention and the compliance report."""
 
 import datetime as dt
+import logging
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.db import create_db_engine, upgrade
 from storage.jobs import apply_retention, compliance_report
 from storage.models import Camera, EvaluationCount, OutboxAlert, Violation
+from storage.reviews import set_review
 from tests.factories import outbox_alert, violation
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.timezone.utc)
@@ -46,8 +49,19 @@ def test_retention_removes_old_records_and_files_but_not_undelivered_alerts(data
     engine.dispose()
 
 
-def test_compliance_report_over_the_last_day(database_url: str, tmp_path: Path) -> None:
+def test_compliance_report_over_the_last_day(
+    database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     engine = seed(database_url, tmp_path)
-    (row,) = compliance_report(engine, hours=24, now=NOW)
-    assert row == {"camera_id": "c", "people": 8, "violations": 2, "compliance": 0.75}
+    with Session(engine) as s, s.begin():
+        late = [violation("c", f"late{i}", NOW - dt.timedelta(hours=2, minutes=-5)) for i in range(2)]
+        s.add_all(late)
+        s.flush()
+        dismissed = late[1].id
+    set_review(engine, dismissed, "rita", "false_positive")
+    with caplog.at_level(logging.INFO, logger="storage.jobs"):
+        (row,) = compliance_report(engine, hours=24, now=NOW)
+    # t2 (a day old) and one late violation count; the dismissed one and those 100 days old do not.
+    assert row == {"camera_id": "c", "people": 8, "violations": 2, "false_positives": 1, "compliance": 0.75}
+    assert "report 24h: camera=c people=8 violations=2 compliance=75.0% false_positives=1" in caplog.messages
     engine.dispose()

@@ -206,8 +206,10 @@ def camera(request: Request, user: User, camera_id: str, days: int = 7) -> HTMLR
         )
         # A snapshot deleted by hand would leave a broken picture under the areas: an older one serves.
         latest = next((vid for vid, path in recent if _servable(c.snapshots_root, path)), None)
-    since = utcnow() - dt.timedelta(days=days)
+    until = utcnow()
+    since = until - dt.timedelta(days=days)
     gaps = [g for g in coverage_gaps(c.engine, since, camera_id=camera_id) if g.seconds is None or g.seconds >= 1]
+    compliance = compliance_stats(c.engine, since, until, camera_id, "day").totals()
     return render(
         request,
         "camera.html",
@@ -215,6 +217,7 @@ def camera(request: Request, user: User, camera_id: str, days: int = 7) -> HTMLR
         cam=cam,
         events=events,
         gaps=gaps,
+        compliance=compliance,
         days=days,
         areas=_areas_outlines(c.settings, camera_id),
         latest_violation=latest,
