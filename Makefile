@@ -11,11 +11,11 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(VENV)/.base-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[dev,demo]"
+	$(BIN)/pip install --quiet -e ".[dev,demo,eval]"
 	touch $@
 
 $(VENV)/.train-installed: pyproject.toml $(VENV)/.base-installed
-	$(BIN)/pip install --quiet -e ".[dev,demo,train]"
+	$(BIN)/pip install --quiet -e ".[dev,demo,eval,train]"
 	touch $@
 
 ## setup: virtualenv with maskwatch, its demo and developer tools

@@ -11,6 +11,7 @@ from inference.areas import search_region
 from inference.classifier import MaskClassifier
 from inference.crops import crop_face
 from inference.detector import Detection, FaceDetector
+from maskwatch import appearance
 from maskwatch.areas import CameraAreas
 from maskwatch.config import AnalyzerConfig
 from maskwatch.labels import CLASSES, UNDETERMINED
@@ -23,6 +24,7 @@ class FaceResult:
     score: float  # face_score x probability of `label`; face_score alone for undetermined faces
     face_score: float
     probs: dict[str, float] = field(default_factory=dict)
+    embedding: tuple[float, ...] = ()  # maskwatch.appearance: how the person looks, for tracking
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -35,8 +37,10 @@ class FaceResult:
 
 
 class FaceAnalyzer:
-    def __init__(self, config: AnalyzerConfig, detector: FaceDetector | None = None) -> None:
+    def __init__(self, config: AnalyzerConfig, detector: FaceDetector | None = None, embed: bool = True) -> None:
+        """`embed`: describe how each person looks, for the tracker (off only to measure its cost)."""
         self.config = config
+        self.embed = embed
         self.detector = detector or FaceDetector(config.detector)
         c = config.classifier
         self.classifier = MaskClassifier(c.model_path, batch_size=c.batch_size, threads=c.threads)
@@ -63,8 +67,12 @@ class FaceAnalyzer:
         probs = self.classifier.predict(np.stack(crops)) if crops else np.zeros((0, len(CLASSES)))
         by_face = {owner: p for owner, p in zip(owners, probs, strict=True)}
         return [
-            [self._result(det, by_face.get((i, j))) for j, det in enumerate(dets)] for i, dets in enumerate(detections)
+            [self._result(det, by_face.get((i, j)), self._look(img, det)) for j, det in enumerate(dets)]
+            for i, (img, dets) in enumerate(zip(images, detections, strict=True))
         ]
+
+    def _look(self, image: np.ndarray, det: Detection) -> tuple[float, ...]:
+        return tuple(appearance.embed(image, det.box).tolist()) if self.embed else ()
 
     def _detect(self, image: np.ndarray, areas: CameraAreas | None) -> list[Detection]:
         if areas is None:
@@ -74,9 +82,9 @@ class FaceAnalyzer:
         return [d for d in found if areas.counts(d.box, w, h)]
 
     @staticmethod
-    def _result(det: Detection, probs: np.ndarray | None) -> FaceResult:
+    def _result(det: Detection, probs: np.ndarray | None, look: tuple[float, ...]) -> FaceResult:
         if probs is None:
-            return FaceResult(det.box, UNDETERMINED, det.score, det.score)
+            return FaceResult(det.box, UNDETERMINED, det.score, det.score, embedding=look)
         k = int(np.argmax(probs))
         return FaceResult(
             box=det.box,
@@ -84,4 +92,5 @@ class FaceAnalyzer:
             score=det.score * float(probs[k]),
             face_score=det.score,
             probs={name: float(p) for name, p in zip(CLASSES, probs, strict=True)},
+            embedding=look,
         )

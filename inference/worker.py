@@ -117,7 +117,7 @@ class InferenceWorker:
         metrics.BATCH_SECONDS.observe(elapsed)
         metrics.BATCH_FRAMES.observe(len(good))
         for frame, faces in zip(frames, analyzed, strict=True):
-            obs = tuple(FaceObservation(f.box, f.label, f.score, f.face_score, f.probs) for f in faces)
+            obs = tuple(FaceObservation(f.box, f.label, f.score, f.face_score, f.probs, f.embedding) for f in faces)
             # The recorder needs the image only as a possible violation snapshot: most frames
             # (empty or compliant) travel on without it.
             keep_image = any(f.label in VIOLATIONS for f in faces)

@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from maskwatch import cli_ops, cli_review
+from maskwatch import cli_events, cli_ops, cli_review
 from maskwatch.config import AnalyzerConfig, ConfigError, Settings, load_settings
 from maskwatch.errors import MaskwatchError
 from maskwatch.logs import setup_logging
@@ -244,6 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="only the first N images (quick checks)")
     detector_args(p)
     p.set_defaults(func=_cmd_evaluate)
+
+    cli_events.register(sub, detector_args, _settings_with_detector)
 
     p = sub.add_parser("calibrate", help="fit detector-box calibration on a VOC split")
     p.add_argument("--voc", type=Path, required=True, metavar="DIR")

@@ -338,8 +338,40 @@ class InferenceConfig(_Model):
 
 
 class TrackingConfig(_Model):
-    iou_threshold: float = Field(0.3, gt=0, lt=1)
-    max_age_s: float = Field(3.0, gt=0, le=600, description="A track unseen this long has left.")
+    """How faces become people: motion, look, confirmation. See docs/tracking.md."""
+
+    iou_threshold: float = Field(
+        0.3, gt=0, lt=1, description="A face overlapping a track's predicted box this much may join it however fast."
+    )
+    max_age_s: float = Field(
+        3.0, gt=0, le=600, description="A track unseen this long is out of view: only its look can find it again."
+    )
+    reentry_s: float = Field(
+        10.0,
+        ge=0,
+        le=86400,
+        description="A person out of view longer than this has left: coming back is a new visit, counted again "
+        "and possibly a new violation. Within it, the same visit goes on.",
+    )
+    appearance_gate: float = Field(
+        0.35,
+        gt=0,
+        le=1,
+        description="A face near a track that differs more than this in look (0 same, 1 nothing in common) is "
+        "another person: the next person at the same spot starts their own track.",
+    )
+    reentry_gate: float = Field(
+        0.2, ge=0, le=1, description="An out-of-view track is continued only by a face at most this far in look."
+    )
+    motion_weight: float = Field(
+        0.5, ge=0, le=10, description="Weight of the distance from a track's predicted box against the look distance."
+    )
+    count_after: int = Field(
+        2,
+        ge=1,
+        le=100,
+        description="Sightings evaluated before a track counts as a person (a stray detection does not).",
+    )
     confirm_k: int = Field(3, ge=1, le=100, description="Violation labels needed among the last confirm_m.")
     confirm_m: int = Field(5, ge=1, le=100)
     min_face_size: int = Field(24, ge=0, le=1024, description="Smaller faces are tracked, not evaluated.")

@@ -75,6 +75,14 @@ class FaceObservation:
     score: float
     face_score: float
     probs: Mapping[str, float]
+    #: How the person around the face looks (maskwatch.appearance), for telling people apart;
+    #: empty from a sender that computes none, and the tracker then goes by motion alone.
+    embedding: tuple[float, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["embedding"] = [round(v, 3) for v in self.embedding]
+        return out
 
 
 @dataclass(frozen=True)
@@ -87,7 +95,7 @@ class FrameResult:
     def to_fields(self) -> dict[str, bytes]:
         fields = self.frame.to_fields()
         meta = json.loads(fields["meta"])
-        meta["faces"] = [asdict(f) for f in self.faces]
+        meta["faces"] = [f.to_json() for f in self.faces]
         fields["meta"] = json.dumps(meta).encode()
         return fields
 
@@ -97,7 +105,12 @@ class FrameResult:
         try:
             faces = tuple(
                 FaceObservation(
-                    tuple(f["box"]), f["label"], float(f["score"]), float(f["face_score"]), dict(f["probs"])
+                    tuple(f["box"]),
+                    f["label"],
+                    float(f["score"]),
+                    float(f["face_score"]),
+                    dict(f["probs"]),
+                    tuple(float(v) for v in f.get("embedding", ())),
                 )
                 for f in _meta(fields, "result")["faces"]
             )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,11 @@ def tracking_settings(cfg: TrackingConfig) -> TrackingSettings:
     return TrackingSettings(
         iou_threshold=cfg.iou_threshold,
         max_age_s=cfg.max_age_s,
+        reentry_s=cfg.reentry_s,
+        appearance_gate=cfg.appearance_gate,
+        reentry_gate=cfg.reentry_gate,
+        motion_weight=cfg.motion_weight,
+        count_after=cfg.count_after,
         confirm_k=cfg.confirm_k,
         confirm_m=cfg.confirm_m,
         min_face_size=cfg.min_face_size,
@@ -74,9 +79,16 @@ class RecentKeys:
         return True
 
 
+#: Told, after each frame is tracked, which track each of its faces joined (evaluation tools listen).
+TrackObserver = Callable[[FrameResult, list[str]], None]
+
+
 class Recorder:
-    def __init__(self, settings: Settings, engine: Engine, snapshots: SnapshotStore) -> None:
+    def __init__(
+        self, settings: Settings, engine: Engine, snapshots: SnapshotStore, observer: TrackObserver | None = None
+    ) -> None:
         self._engine = engine
+        self._observer = observer
         self._snapshots = snapshots
         self._tracking = tracking_settings(settings.tracking)
         self._names = {c.id: c.name for c in settings.cameras}
@@ -117,6 +129,8 @@ class Recorder:
                 tracker = self._trackers[cam] = CameraTracker(cam, self._tracking)
             events.append(FrameAnalyzed(cam, r.frame.captured_at))
             events.extend(tracker.update(r.frame, r.faces))
+            if self._observer is not None:
+                self._observer(r, list(tracker.last_assignment))
         return events
 
     def write(self, events: Sequence[RecordEvent], health: Sequence[CameraHealth]) -> list[int]:

@@ -1,9 +1,16 @@
-"""Per-camera face tracking: one person is one track, and at most one violation.
+"""Per-camera face tracking: one person is one track, and at most one violation per visit.
 
-Faces are associated frame to frame by IoU, falling back to centre distance for fast movers
-(at low sample rates a face can move more than its own width between samples). A violation
-is confirmed only when the violation labels hold on at least K of the last M evaluations of
-the track, so one blurry frame of a person putting a mask on does not flag them.
+Each track predicts where its face will be (storage.motion, a Kalman filter), and remembers how
+the person looks (maskwatch.appearance). A face joins the track whose prediction it fits and
+whose look it shares, by an optimal assignment over the frame's faces; a face that looks like
+nobody nearby is a new person, even at the very spot where the last one stood. A track unseen
+for `max_age_s` is out of view: for up to `reentry_s` after its last sighting a face that looks
+like it closely continues it (the same visit, no second violation); after that it has left.
+
+A violation is confirmed only when the violation labels hold on at least K of the last M
+evaluations of the track, so one blurry frame of a person putting a mask on does not flag them.
+A person counts as evaluated once `count_after` of their sightings were evaluated, so a single
+stray detection does not move the compliance rate.
 """
 
 from __future__ import annotations
@@ -13,17 +20,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
+from maskwatch import appearance
 from maskwatch.boxes import iou_matrix
 from maskwatch.labels import CLASSES, VIOLATIONS
 from maskwatch.messages import FaceObservation, FrameMessage
+from storage.motion import GATE, FaceMotion
+
+_NO = 1e6  # an assignment cost that rules a pair out
+_GALLERY = 6  # looks kept per track: the last few, so a turned head or a mask going on still matches
 
 
 @dataclass(frozen=True)
 class TrackingSettings:
-    iou_threshold: float = 0.3
-    max_centre_shift: float = 1.0  # fallback association: centre moved at most this many face widths
-    max_age_s: float = 3.0  # a track not seen for this long has left
+    iou_threshold: float = 0.3  # overlapping the prediction this much passes the motion gate anyway
+    max_age_s: float = 3.0  # unseen this long: out of view, found again by look alone
+    reentry_s: float = 10.0  # unseen this long: left; coming back is a new visit
+    appearance_gate: float = 0.35  # a nearby face that differs more in look is someone else
+    reentry_gate: float = 0.2  # an out-of-view track is continued only by a face this close in look
+    motion_weight: float = 0.5  # how much distance from the prediction adds to the cost, against look
+    count_after: int = 2
     confirm_k: int = 3
     confirm_m: int = 5
     min_face_size: int = 24  # smaller faces are tracked but not evaluated
@@ -39,18 +56,28 @@ class BestShot:
 @dataclass
 class Track:
     id: str
-    box: tuple[float, float, float, float]
+    motion: FaceMotion
+    updated_at: float  # capture time of the sighting the motion state is at
     first_seen: float
     last_seen: float
     evaluations: deque[tuple[str, float]]  # (label, captured_at) of the last M evaluated sightings
+    looks: deque[np.ndarray] = field(default_factory=lambda: deque(maxlen=_GALLERY))
     best: BestShot | None = None
+    evaluated: int = 0  # sightings evaluated so far
     counted: bool = False  # counted once as a person evaluated
     reported: bool = False  # its violation has been confirmed (at most once)
+
+    def look_distance(self, embedding: np.ndarray | None) -> float | None:
+        """The closest of the remembered looks, or None when either side has none to compare."""
+        if embedding is None:
+            return None
+        found = [d for d in (appearance.distance(embedding, look) for look in self.looks) if d is not None]
+        return min(found) if found else None
 
 
 @dataclass(frozen=True)
 class PersonEvaluated:
-    """A new person's face was evaluated for the first time (the compliance denominator)."""
+    """A new person's face was evaluated (the compliance denominator)."""
 
     camera_id: str
     track_id: str
@@ -71,74 +98,125 @@ class ViolationConfirmed:
 TrackEvent = PersonEvaluated | ViolationConfirmed
 
 
+def _embedding(face: FaceObservation) -> np.ndarray | None:
+    return np.asarray(face.embedding, dtype=np.float32) if appearance.valid(face.embedding) else None
+
+
+def _assign(cost: np.ndarray) -> list[tuple[int, int]]:
+    """The cheapest one-to-one pairs (row, column), leaving out ruled-out ones."""
+    if cost.size == 0:
+        return []
+    rows, cols = linear_sum_assignment(cost)
+    return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if cost[r, c] < _NO]
+
+
 @dataclass
 class CameraTracker:
     camera_id: str
     settings: TrackingSettings = field(default_factory=TrackingSettings)
     tracks: list[Track] = field(default_factory=list)
+    clock: float = float("-inf")  # latest capture time seen: results may arrive out of order
+    #: The track each face of the last update joined, in face order (for evaluation tools).
+    last_assignment: list[str] = field(default_factory=list)
 
     def update(self, frame: FrameMessage, faces: Sequence[FaceObservation]) -> list[TrackEvent]:
         now = frame.captured_at
-        self.tracks = [t for t in self.tracks if now - t.last_seen <= self.settings.max_age_s]
+        self.clock = max(self.clock, now)
+        keep_s = max(self.settings.reentry_s, self.settings.max_age_s)
+        self.tracks = [t for t in self.tracks if self.clock - t.last_seen <= keep_s]
         events: list[TrackEvent] = []
-        for face, track in self._associate(faces, now):
-            track.box = face.box
-            track.last_seen = max(track.last_seen, now)  # results of parallel workers may arrive out of order
+        assigned = self._associate(faces, now)
+        self.last_assignment = [track.id for track in assigned]
+        for face, track in zip(faces, assigned, strict=True):
+            if now >= track.updated_at:  # a late result informs the look and labels, not the motion
+                track.motion.update(face.box, now - track.updated_at)
+                track.updated_at = now
+            track.last_seen = max(track.last_seen, now)
+            look = _embedding(face)
+            if look is not None and face.face_score >= self.settings.min_face_score:
+                track.looks.append(look)
             events.extend(self._observe(track, frame, face))
         return events
 
-    def _associate(self, faces: Sequence[FaceObservation], now: float) -> list[tuple[FaceObservation, Track]]:
-        pairs: list[tuple[FaceObservation, Track]] = []
-        free_tracks = list(self.tracks)
-        unmatched = list(faces)
-        if free_tracks and unmatched:
-            ious = iou_matrix(np.array([f.box for f in unmatched]), np.array([t.box for t in free_tracks]))
-            centre_ok = self._centre_close(unmatched, free_tracks)
-            # Strongest overlaps first; centre distance only where no overlap matched.
-            scores = np.where(ious >= self.settings.iou_threshold, 1.0 + ious, np.where(centre_ok, 0.5, 0.0))
-            used_f: set[int] = set()
-            used_t: set[int] = set()
-            for fi, ti in sorted(np.argwhere(scores > 0).tolist(), key=lambda p: -scores[p[0], p[1]]):
-                if fi in used_f or ti in used_t:
-                    continue
-                used_f.add(fi)
-                used_t.add(ti)
-                pairs.append((unmatched[fi], free_tracks[ti]))
-            unmatched = [f for i, f in enumerate(unmatched) if i not in used_f]
-        for i, face in enumerate(unmatched):
-            # Derived from the input alone (camera, first frame's capture time, face order), so a
-            # recorder that replays the same results after a crash creates the same track ids.
-            track = Track(
-                id=f"{self.camera_id}-{round(now * 1000)}-{i}",
-                box=face.box,
-                first_seen=now,
-                last_seen=now,
-                evaluations=deque(maxlen=self.settings.confirm_m),
-            )
-            self.tracks.append(track)
-            pairs.append((face, track))
-        return pairs
+    def _associate(self, faces: Sequence[FaceObservation], now: float) -> list[Track]:
+        """The track of each face, in face order: near tracks first, then out-of-view ones, then new ones."""
+        looks = [_embedding(f) for f in faces]
+        near = [t for t in self.tracks if abs(now - t.last_seen) <= self.settings.max_age_s]
+        away = [t for t in self.tracks if abs(now - t.last_seen) > self.settings.max_age_s]
+        chosen: dict[int, Track] = {}
+        left = list(range(len(faces)))
+        for candidates, cost_of in ((near, self._near_cost), (away, self._reentry_cost)):
+            if not left or not candidates:
+                continue
+            cost = cost_of([faces[i] for i in left], [looks[i] for i in left], candidates, now)
+            for r, c in _assign(cost):
+                chosen[left[r]] = candidates[c]
+            left = [i for i in left if i not in chosen]
+        for i in left:
+            # Derived from the input alone (camera, capture time, face order), so a recorder that
+            # replays the same results after a crash creates the same track ids.
+            chosen[i] = self._new_track(faces[i], now, i)
+        return [chosen[i] for i in range(len(faces))]
 
-    def _centre_close(self, faces: Sequence[FaceObservation], tracks: Sequence[Track]) -> np.ndarray:
-        fb = np.array([f.box for f in faces], dtype=float)
-        tb = np.array([t.box for t in tracks], dtype=float)
-        fc = (fb[:, :2] + fb[:, 2:]) / 2
-        tc = (tb[:, :2] + tb[:, 2:]) / 2
-        dist = np.linalg.norm(fc[:, None, :] - tc[None, :, :], axis=2)
-        width = np.maximum(fb[:, None, 2] - fb[:, None, 0], tb[None, :, 2] - tb[None, :, 0])
-        return dist <= self.settings.max_centre_shift * width
+    def _near_cost(
+        self, faces: list[FaceObservation], looks: list[np.ndarray | None], tracks: list[Track], now: float
+    ) -> np.ndarray:
+        s = self.settings
+        boxes = np.array([f.box for f in faces], dtype=np.float64)
+        cost = np.full((len(faces), len(tracks)), _NO)
+        for c, track in enumerate(tracks):
+            dt = now - track.updated_at
+            d2 = track.motion.distances(boxes, dt)
+            overlap = iou_matrix(boxes, np.array([track.motion.predict_box(dt)]))[:, 0]
+            reachable = track.motion.reachable(boxes, now - track.last_seen)
+            for r, look in enumerate(looks):
+                if d2[r] > GATE and overlap[r] < s.iou_threshold and not reachable[r]:
+                    continue
+                seen = track.look_distance(look)
+                if seen is not None and seen > s.appearance_gate:
+                    continue
+                look_cost = s.appearance_gate if seen is None else seen
+                cost[r, c] = look_cost + s.motion_weight * min(d2[r] / GATE, 1.0)
+        return cost
+
+    def _reentry_cost(
+        self, _faces: list[FaceObservation], looks: list[np.ndarray | None], tracks: list[Track], _now: float
+    ) -> np.ndarray:
+        cost = np.full((len(looks), len(tracks)), _NO)
+        for c, track in enumerate(tracks):
+            for r, look in enumerate(looks):
+                seen = track.look_distance(look)
+                if seen is not None and seen <= self.settings.reentry_gate:
+                    cost[r, c] = seen
+        return cost
+
+    def _new_track(self, face: FaceObservation, now: float, index: int) -> Track:
+        track = Track(
+            id=f"{self.camera_id}-{round(now * 1000)}-{index}",
+            motion=FaceMotion.start(face.box),
+            updated_at=now,
+            first_seen=now,
+            last_seen=now,
+            evaluations=deque(maxlen=self.settings.confirm_m),
+        )
+        self.tracks.append(track)
+        return track
+
+    def _evaluable(self, face: FaceObservation) -> bool:
+        height = face.box[3] - face.box[1]
+        return (
+            face.label in CLASSES
+            and height >= self.settings.min_face_size
+            and face.face_score >= self.settings.min_face_score
+        )
 
     def _observe(self, track: Track, frame: FrameMessage, face: FaceObservation) -> list[TrackEvent]:
-        height = face.box[3] - face.box[1]
-        if (
-            face.label not in CLASSES
-            or height < self.settings.min_face_size
-            or face.face_score < self.settings.min_face_score
-        ):
+        if not self._evaluable(face):
             return []
         events: list[TrackEvent] = []
         now = frame.captured_at
-        if not track.counted:
+        track.evaluated += 1
+        if not track.counted and track.evaluated >= self.settings.count_after:
             track.counted = True
             events.append(PersonEvaluated(self.camera_id, track.id, now))
         track.evaluations.append((face.label, now))
@@ -147,6 +225,9 @@ class CameraTracker:
         bad = [label for label, _ in track.evaluations if label in VIOLATIONS]
         if not track.reported and len(bad) >= self.settings.confirm_k and track.best is not None:
             track.reported = True
+            if not track.counted:  # confirmed before it was counted (count_after above confirm_k)
+                track.counted = True
+                events.append(PersonEvaluated(self.camera_id, track.id, now))
             label = Counter(bad).most_common(1)[0][0]
             first_bad = next(at for lab, at in track.evaluations if lab in VIOLATIONS)
             events.append(

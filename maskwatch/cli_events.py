@@ -1,0 +1,151 @@
+"""`maskwatch evaluate-events`: play clips whose people are known through the service, score the events."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from maskwatch.event_truth import ClipTruth, TruthError, load_truth
+
+TRUTH_SUFFIXES = (".truth.json", ".truth.yaml", ".truth.yml")
+
+
+def truth_files(paths: list[Path]) -> list[Path]:
+    """The truth files named, and those in the folders named (`*.truth.json` / `.yaml`)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.iterdir() if p.name.endswith(TRUTH_SUFFIXES))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise TruthError(f"{path}: no such truth file or folder")
+    if not found:
+        raise TruthError(f"no ground-truth files (*{', *'.join(TRUTH_SUFFIXES)}) in {', '.join(map(str, paths))}")
+    return found
+
+
+def _totals(scores: list[Any]) -> dict[str, Any]:
+    keys = (
+        "people_present",
+        "people_counted",
+        "violators",
+        "found",
+        "masked_throughout",
+        "masked_flagged",
+        "violations",
+        "false_alarms",
+        "duplicates",
+        "wrong_label",
+    )
+    t: dict[str, Any] = {k: sum(getattr(s, k) for s in scores) for k in keys}
+    t["missed_never_confirmed"] = sum(len(s.missed_never_confirmed) for s in scores)
+    t["missed_merged"] = sum(len(s.missed_merged) for s in scores)
+
+    def ratio(a: float, b: float) -> float | None:
+        return round(a / b, 4) if b else None
+
+    t["people_counted_ratio"] = ratio(t["people_counted"], t["people_present"])
+    t["violation_recall"] = ratio(t["found"], t["violators"])
+    t["duplicate_share"] = ratio(t["duplicates"], t["violations"])
+    t["masked_not_flagged"] = ratio(t["masked_throughout"] - t["masked_flagged"], t["masked_throughout"])
+    return t
+
+
+def _print(scores: list[Any], totals: dict[str, Any]) -> None:
+    head = f"{'clip':<34} {'fps':>4} {'people':>9} {'found':>7} {'never':>5} {'merged':>6} {'FA':>3} "
+    print(head + f"{'masked':>7} {'dup':>3} {'label':>5} {'IDsw':>4} {'IDF1':>5} {'MOTA':>6}")
+    for s in scores:
+        idf1 = "-" if s.idf1 is None else f"{s.idf1:.3f}"
+        mota = "-" if s.mota is None else f"{s.mota:.3f}"
+        print(
+            f"{s.clip[:34]:<34} {s.sample_fps:>4g} {s.people_counted:>4}/{s.people_present:<4} "
+            f"{s.found:>3}/{s.violators:<3} {len(s.missed_never_confirmed):>5} {len(s.missed_merged):>6} "
+            f"{s.false_alarms:>3} {s.masked_flagged:>3}/{s.masked_throughout:<3} {s.duplicates:>3} "
+            f"{s.wrong_label:>5} {'-' if s.id_switches is None else s.id_switches:>4} {idf1:>5} {mota:>6}"
+        )
+    t = totals
+    print(
+        f"\npeople counted {t['people_counted']} for {t['people_present']} present "
+        f"(ratio {t['people_counted_ratio']}); violators found {t['found']} of {t['violators']} "
+        f"(recall {t['violation_recall']}; missed: {t['missed_never_confirmed']} never confirmed, "
+        f"{t['missed_merged']} merged into another person's track)"
+    )
+    print(
+        f"violations {t['violations']}: {t['false_alarms']} match no person, {t['duplicates']} duplicates "
+        f"(share {t['duplicate_share']}), {t['wrong_label']} with the wrong label; people masked throughout "
+        f"{t['masked_throughout']}, of whom {t['masked_flagged']} flagged (not flagged: {t['masked_not_flagged']})"
+    )
+    print(f"identities over the boxed clips: IDF1 {t['idf1']}  MOTA {t['mota']}  ID switches {t['id_switches']}")
+
+
+def evaluate_events(settings: Any, paths: list[Path], rates: list[float], out: Path) -> dict[str, Any]:
+    from inference.analyzer import FaceAnalyzer
+    from maskwatch.event_replay import replay_clip
+    from maskwatch.event_score import overall_identity, score_clip
+    from storage.db import create_db_engine, upgrade
+
+    truths: list[tuple[Path, ClipTruth, Path]] = []
+    for path in truth_files(paths):
+        truth, clip = load_truth(path)
+        if not clip.is_file():
+            raise TruthError(f"{path}: its clip {clip} does not exist")
+        truths.append((path, truth, clip))
+    analyzer = FaceAnalyzer(settings.analyzer)
+    # Each violation and each clip's end would be logged as the service logs them: the table says it all.
+    for name in ("storage.recorder", "ingest.reader"):
+        if not logging.getLogger(name).isEnabledFor(logging.DEBUG):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    scores, accs, names = [], [], []
+    with tempfile.TemporaryDirectory(prefix="maskwatch-events-") as tmp:
+        engine = create_db_engine(f"sqlite:///{tmp}/events.db")
+        upgrade(engine)
+        runs = [(p, t, c, r) for p, t, c in truths for r in rates]
+        for path, truth, clip, rate in tqdm(runs, desc="clips", unit="clip"):
+            run = replay_clip(settings, clip, rate, analyzer, engine, Path(tmp) / "snapshots", truth.ignore_areas)
+            score, acc = score_clip(truth, run, settings.tracking.reentry_s, path.name.split(".")[0])
+            scores.append(score)
+            if acc is not None:
+                accs.append(acc)
+                names.append(f"{score.clip}@{rate:g}")
+        engine.dispose()
+    totals = _totals(scores) | overall_identity(accs, names)
+    report = {"clips": [s.to_json() for s in scores], "totals": totals, "sample_fps": rates}
+    _print(scores, totals)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "events.json").write_text(json.dumps(report, indent=2))
+    print(f"\nwritten: {out / 'events.json'}")
+    return report
+
+
+def register(
+    sub: Any,
+    detector_args: Callable[[argparse.ArgumentParser], None],
+    settings_of: Callable[[argparse.Namespace], Any],
+) -> None:
+    """Add `evaluate-events`; `settings_of` loads the config with the detector options applied."""
+    p = sub.add_parser(
+        "evaluate-events",
+        help="play clips whose people are known through the service; score people, violations and identities",
+        description="Each clip is read, analysed and recorded as the embedded service does it; the events are "
+        "scored against the clip's ground-truth file (format: docs/event-evaluation.md).",
+    )
+    p.add_argument("truth", nargs="+", type=Path, metavar="TRUTH", help="truth files, or folders of *.truth.json")
+    p.add_argument(
+        "--sample-fps", type=float, nargs="+", default=[2.0], metavar="FPS", help="play each clip at these rates"
+    )
+    p.add_argument("--out", type=Path, default=Path("runs/events"), metavar="DIR", help="where events.json goes")
+    detector_args(p)
+
+    def run(args: argparse.Namespace) -> int:
+        evaluate_events(settings_of(args), args.truth, args.sample_fps, args.out)
+        return 0
+
+    p.set_defaults(func=run)
