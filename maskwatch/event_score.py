@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from maskwatch.boxes import iou_matrix
 from maskwatch.errors import MaskwatchError
 from maskwatch.event_replay import ClipRun
 from maskwatch.event_truth import ClipTruth, Visit, count_only_violator, visits
@@ -64,31 +65,37 @@ class ClipScore:
         return asdict(self)
 
 
-def _xywh(boxes: list[tuple[float, float, float, float]]) -> np.ndarray:
-    a = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    return np.column_stack([a[:, 0], a[:, 1], a[:, 2] - a[:, 0], a[:, 3] - a[:, 1]])
+def _distances(truth: list[tuple[float, float, float, float]], found: list[tuple[float, float, float, float]]) -> Any:
+    """1 - IoU, NaN (no match possible) beyond MAX_DISTANCE: motmetrics' convention. Its own
+    `iou_matrix` calls `np.asfarray`, which NumPy 2 removed."""
+    d = 1.0 - iou_matrix(np.asarray(truth).reshape(-1, 4), np.asarray(found).reshape(-1, 4))
+    return np.where(d > MAX_DISTANCE, np.nan, d)
 
 
-def _accumulate(truth_visits: list[Visit], run: ClipRun) -> Any:
+def _accumulate(truth_visits: list[Visit], run: ClipRun) -> tuple[Any, list[str], list[str]]:
+    """The motmetrics accumulator, with the visit and track behind each of its (numeric) ids."""
     mm = _motmetrics()
     acc = mm.MOTAccumulator(auto_id=True)
+    visit_ids = [v.id for v in truth_visits]
+    track_ids: dict[str, int] = {}
     for t, faces in run.frames:
-        present = [(v.id, v.person.box_at(t)) for v in truth_visits if v.start - 1e-6 <= t <= v.end + 1e-6]
-        gt = [(vid, box) for vid, box in present if box is not None]
-        dist = mm.distances.iou_matrix(_xywh([b for _, b in gt]), _xywh([f.box for f in faces]), max_iou=MAX_DISTANCE)
-        acc.update([vid for vid, _ in gt], [f.track_id for f in faces], dist)
-    return acc
+        present = [(n, v.person.box_at(t)) for n, v in enumerate(truth_visits) if v.start - 1e-6 <= t <= v.end + 1e-6]
+        gt = [(n, box) for n, box in present if box is not None]
+        hyps = [track_ids.setdefault(f.track_id, len(track_ids)) for f in faces]
+        acc.update([n for n, _ in gt], hyps, _distances([b for _, b in gt], [f.box for f in faces]))
+    return acc, visit_ids, list(track_ids)
 
 
-def _owners(acc: Any) -> tuple[dict[str, str], dict[str, Counter[str]]]:
+def _owners(acc: Any, visit_ids: list[str], track_ids: list[str]) -> tuple[dict[str, str], dict[str, Counter[str]]]:
     """Each track's visit (the one it matched most), and each visit's tracks with their match counts."""
     events = acc.mot_events
     matched = events[events["Type"].isin(["MATCH", "SWITCH"])]
     by_track: dict[str, Counter[str]] = defaultdict(Counter)
     by_visit: dict[str, Counter[str]] = defaultdict(Counter)
     for oid, hid in zip(matched["OId"], matched["HId"], strict=True):
-        by_track[str(hid)][str(oid)] += 1
-        by_visit[str(oid)][str(hid)] += 1
+        visit, track = visit_ids[int(oid)], track_ids[int(hid)]
+        by_track[track][visit] += 1
+        by_visit[visit][track] += 1
     return {track: c.most_common(1)[0][0] for track, c in by_track.items()}, by_visit
 
 
@@ -98,8 +105,8 @@ def score_clip(truth: ClipTruth, run: ClipRun, reentry_s: float, clip_name: str)
         return _score_counts(truth, run, clip_name), None
     all_visits = [v for p in truth.people for v in visits(p, reentry_s)]
     score = ClipScore(clip_name, run.sample_fps, people_present=len(all_visits), people_counted=run.people_counted)
-    acc = _accumulate(all_visits, run)
-    owner, tracks_of = _owners(acc)
+    acc, visit_ids, track_ids = _accumulate(all_visits, run)
+    owner, tracks_of = _owners(acc, visit_ids, track_ids)
     by_visit: dict[str, list[str]] = defaultdict(list)
     kinds = {v.id: v for v in all_visits}
     score.violations = len(run.violations)
