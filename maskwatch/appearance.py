@@ -2,8 +2,10 @@
 
 The tracker needs to know whether a face is the person it saw there a moment ago or the next
 person in the queue. Two colour histograms do that cheaply and survive a mask going on or
-coming off: one of the head above the mask line (hair, forehead, eyes, with a margin on each
-side) and one of the clothing under the chin. Each is an HSV histogram of a 16x16 thumbnail,
+coming off: one of the head above the mask line (hair, forehead, eyes) and one of the clothing
+under the chin. Both keep to the person's own width: a wider margin takes in the background,
+which makes two people at the same spot look alike and one walking person look unlike
+themselves (measured with `python -m devtools.looks_check`). Each is an HSV histogram of a 16x16 thumbnail,
 stored as its square root so that the dot product of two is their Bhattacharyya coefficient.
 A region outside the picture (a face at the bottom edge has no clothing in view) is all zeros
 and is left out of the comparison.
@@ -25,8 +27,8 @@ _REGION_DIMS = _BINS[0] * _BINS[1] * _BINS[2]
 #: Regions as (left, top, right, bottom) in face widths and heights from the face box's top
 #: left corner: the head above the mask line, and the chest below the chin.
 _REGIONS: tuple[tuple[float, float, float, float], ...] = (
-    (-0.15, -0.35, 1.15, 0.45),
-    (-0.6, 1.25, 1.6, 2.4),
+    (0.2, -0.1, 0.8, 0.4),
+    (-0.1, 1.3, 1.1, 2.0),
 )
 EMBEDDING_DIMS = _REGION_DIMS * len(_REGIONS)
 _THUMB = 16

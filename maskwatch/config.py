@@ -354,7 +354,7 @@ class TrackingConfig(_Model):
         "and possibly a new violation. Within it, the same visit goes on.",
     )
     appearance_gate: float = Field(
-        0.35,
+        0.3,
         gt=0,
         le=1,
         description="A face near a track that differs more than this in look (0 same, 1 nothing in common) is "

@@ -37,7 +37,7 @@ class TrackingSettings:
     iou_threshold: float = 0.3  # overlapping the prediction this much passes the motion gate anyway
     max_age_s: float = 3.0  # unseen this long: out of view, found again by look alone
     reentry_s: float = 10.0  # unseen this long: left; coming back is a new visit
-    appearance_gate: float = 0.35  # a nearby face that differs more in look is someone else
+    appearance_gate: float = 0.3  # a nearby face that differs more in look is someone else
     reentry_gate: float = 0.2  # an out-of-view track is continued only by a face this close in look
     motion_weight: float = 0.5  # how much distance from the prediction adds to the cost, against look
     count_after: int = 2
