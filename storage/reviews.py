@@ -168,12 +168,13 @@ def compliance_stats(
         key = (cam, _bucket(when, bucket))
         return rows.setdefault(key, StatRow(*key))
 
+    # People are counted per hour, so violations are taken from the same hour boundary: a window
+    # starting at 10:40 holds the whole 10:00 hour of both, not its people with part of its violations.
+    start = _bucket(since, "hour")
     with Session(engine) as s:
-        counts = select(EvaluationCount).where(
-            EvaluationCount.hour >= _bucket(since, "hour"), EvaluationCount.hour < until
-        )
+        counts = select(EvaluationCount).where(EvaluationCount.hour >= start, EvaluationCount.hour < until)
         found = select(Violation.camera_id, Violation.started_at, Violation.review_state).where(
-            Violation.started_at >= since, Violation.started_at < until
+            Violation.started_at >= start, Violation.started_at < until
         )
         if camera:
             counts = counts.where(EvaluationCount.camera_id == camera)
