@@ -1,0 +1,1 @@
+"""Development tooling: benchmarks, test servers and clip makers; not part of the product."""

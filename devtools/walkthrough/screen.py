@@ -1,0 +1,116 @@
+"""The checks a cut-out or background must pass, made with the project's shipped analyzer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from devtools.walkthrough.cutouts import Box, Cutout, face_with_torso, head_and_shoulders, on_plain
+from devtools.walkthrough.sources import CDEB, MIN_FACE, RMFD, YUNET, Candidate, read_image
+from maskwatch.boxes import iou_matrix
+from maskwatch.demo_media import draw_mask
+
+MATCH_IOU = 0.3
+BACKGROUND_MAX_SCORE = 0.5
+DETECTOR = f"yunet ({YUNET.name}), the other analyzer settings at their defaults"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    kept: bool
+    why: str  # "kept", or the reason for rejecting
+    found: Box | None = None  # the analyzer's box of the face, in cut-out pixels
+
+
+def iou(a: Box, b: Box) -> float:
+    return float(iou_matrix(np.array([a]), np.array([b]))[0, 0])
+
+
+def cutout_for(source: str, image: np.ndarray, box: Box | None, others: tuple[Box, ...], key: str) -> Cutout | str:
+    """The cut-out of a candidate (also how a cached one is rebuilt: same input, same pixels)."""
+    if source == CDEB:
+        return face_with_torso(image, key)
+    assert box is not None
+    return head_and_shoulders(image, box, others)
+
+
+def xywh(box: Box) -> tuple[int, int, int, int]:
+    return round(box[0]), round(box[1]), round(box[2] - box[0]), round(box[3] - box[1])
+
+
+class Screener:
+    """Runs the analyzer (built on first use: a cached build never needs it)."""
+
+    def __init__(self, shared: Path) -> None:
+        self.shared = shared
+        self._analyzer: Any = None
+
+    @property
+    def analyzer(self) -> Any:
+        if self._analyzer is None:
+            from inference.analyzer import FaceAnalyzer
+            from maskwatch.config import DetectorConfig, Settings
+
+            defaults = Settings().analyzer
+            detector = DetectorConfig(backend="yunet", model_path=self.shared / YUNET)
+            self._analyzer = FaceAnalyzer(defaults.model_copy(update={"detector": detector}))
+        return self._analyzer
+
+    def judge(self, cut: Cutout, label: str) -> Verdict:
+        """Shown the cut-out alone, the analyzer must find one face, on the box, with the truth label."""
+        probe, margin = on_plain(cut)
+        faces = self.analyzer.analyze(probe)
+        if not faces:
+            return Verdict(False, "no face found")
+        if len(faces) > 1:
+            return Verdict(False, "more than one face found")
+        x1, y1, x2, y2 = (v - margin for v in faces[0].box)
+        if iou((x1, y1, x2, y2), cut.face) < MATCH_IOU:
+            return Verdict(False, "face found off the box")
+        if faces[0].label != label:
+            return Verdict(False, f"labelled {faces[0].label}")
+        return Verdict(True, "kept", (x1, y1, x2, y2))
+
+    def person(self, cand: Candidate) -> tuple[dict[str, Any], Cutout | None]:
+        """Screen one candidate: its cache entry, and the cut-out when kept."""
+        entry: dict[str, Any] = {"key": cand.key, "source": cand.source, "path": str(cand.path), "label": cand.label}
+        image = read_image(self.shared, cand.path)
+        box, others = cand.box, cand.others
+        if cand.source == RMFD:
+            box, others, why = self._rmfd_face(image)
+            if box is None:
+                return {**entry, "kept": False, "why": why}, None
+        cut = cutout_for(cand.source, image, box, others, cand.key)
+        if isinstance(cut, str):
+            return {**entry, "kept": False, "why": cut}, None
+        verdict = self.judge(cut, cand.label)
+        if not verdict.kept or verdict.found is None:
+            return {**entry, "kept": False, "why": verdict.why}, None
+        if cand.source == CDEB:
+            # A tight crop's edges are not where a detector puts the face: the truth is its box.
+            cut = Cutout(cut.image, cut.alpha, verdict.found)
+        entry.update(kept=True, why="kept", face=[round(float(v), 1) for v in cut.face])
+        entry.update(found=[round(float(v), 1) for v in verdict.found], drawn={})
+        if box is not None:
+            entry["box"] = [round(float(v), 1) for v in box]
+        return entry, cut
+
+    def _rmfd_face(self, image: np.ndarray) -> tuple[Box | None, tuple[Box, ...], str]:
+        faces = [f.box for f in self.analyzer.analyze(image) if f.face_score >= BACKGROUND_MAX_SCORE]
+        big = [b for b in faces if b[3] - b[1] >= MIN_FACE]
+        if not big:
+            return None, (), f"no face >= {MIN_FACE} px found"
+        best = max(big, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
+        return best, tuple(b for b in faces if b != best), "found"
+
+    def drawn(self, cut: Cutout, found: Box, label: str) -> bool:
+        """Does the analyzer read a drawn `label` mask on this unmasked cut-out as `label`?"""
+        masked = Cutout(draw_mask(cut.image, xywh(found), label), cut.alpha, cut.face)
+        return self.judge(masked, label).kept
+
+    def background_score(self, background: np.ndarray) -> float:
+        """The best face score the detector still finds on a background (0 when none)."""
+        return max((d.score for d in self.analyzer.detector.detect(background)), default=0.0)
