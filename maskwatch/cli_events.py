@@ -36,6 +36,7 @@ def _totals(scores: list[Any]) -> dict[str, Any]:
     keys = (
         "people_present",
         "people_counted",
+        "people_unseen",
         "violators",
         "found",
         "masked_throughout",
@@ -53,6 +54,7 @@ def _totals(scores: list[Any]) -> dict[str, Any]:
         return round(a / b, 4) if b else None
 
     t["people_counted_ratio"] = ratio(t["people_counted"], t["people_present"])
+    t["people_counted_of_seen"] = ratio(t["people_counted"], t["people_present"] - t["people_unseen"])
     t["violation_recall"] = ratio(t["found"], t["violators"])
     t["duplicate_share"] = ratio(t["duplicates"], t["violations"])
     t["masked_not_flagged"] = ratio(t["masked_throughout"] - t["masked_flagged"], t["masked_throughout"])
@@ -74,7 +76,8 @@ def _print(scores: list[Any], totals: dict[str, Any]) -> None:
     t = totals
     print(
         f"\npeople counted {t['people_counted']} for {t['people_present']} present "
-        f"(ratio {t['people_counted_ratio']}); violators found {t['found']} of {t['violators']} "
+        f"(ratio {t['people_counted_ratio']}; {t['people_unseen']} never found by the detector, "
+        f"ratio to those found {t['people_counted_of_seen']}); violators found {t['found']} of {t['violators']} "
         f"(recall {t['violation_recall']}; missed: {t['missed_never_confirmed']} never confirmed, "
         f"{t['missed_merged']} merged into another person's track)"
     )
@@ -84,6 +87,18 @@ def _print(scores: list[Any], totals: dict[str, Any]) -> None:
         f"{t['masked_throughout']}, of whom {t['masked_flagged']} flagged (not flagged: {t['masked_not_flagged']})"
     )
     print(f"identities over the boxed clips: IDF1 {t['idf1']}  MOTA {t['mota']}  ID switches {t['id_switches']}")
+
+
+def _print_rates(scores: list[Any], rates: list[float]) -> None:
+    """One line per sample rate: the same clips played slower or faster."""
+    print(f"\n{'fps':>4} {'people':>10} {'ratio':>6} {'recall':>7} {'dup':>6} {'masked ok':>9} {'FA':>3}")
+    for rate in rates:
+        t = _totals([s for s in scores if s.sample_fps == rate])
+        print(
+            f"{rate:>4g} {t['people_counted']:>4}/{t['people_present']:<5} {t['people_counted_ratio'] or 0:>6.3f} "
+            f"{t['violation_recall'] or 0:>7.3f} {t['duplicate_share'] or 0:>6.3f} "
+            f"{t['masked_not_flagged'] or 0:>9.3f} {t['false_alarms']:>3}"
+        )
 
 
 def evaluate_events(settings: Any, paths: list[Path], rates: list[float], out: Path) -> dict[str, Any]:
@@ -119,6 +134,8 @@ def evaluate_events(settings: Any, paths: list[Path], rates: list[float], out: P
     totals = _totals(scores) | overall_identity(accs, names)
     report = {"clips": [s.to_json() for s in scores], "totals": totals, "sample_fps": rates}
     _print(scores, totals)
+    if len(rates) > 1:
+        _print_rates(scores, rates)
     out.mkdir(parents=True, exist_ok=True)
     (out / "events.json").write_text(json.dumps(report, indent=2))
     print(f"\nwritten: {out / 'events.json'}")

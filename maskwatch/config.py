@@ -361,7 +361,11 @@ class TrackingConfig(_Model):
         "another person: the next person at the same spot starts their own track.",
     )
     reentry_gate: float = Field(
-        0.2, ge=0, le=1, description="An out-of-view track is continued only by a face at most this far in look."
+        0.15,
+        ge=0,
+        le=1,
+        description="A track missing from the last frame (or out of view) is continued only by a face at most "
+        "this far in look: the next person in a queue steps onto the spot the last one just left.",
     )
     motion_weight: float = Field(
         0.5, ge=0, le=10, description="Weight of the distance from a track's predicted box against the look distance."

@@ -37,6 +37,7 @@ class TrackedFace:
     track_id: str
     box: tuple[float, float, float, float]
     label: str
+    evaluated: bool  # big and sure enough for the recorder to judge (tracking.min_face_size, min_face_score)
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,11 @@ def camera_id_for(clip: Path, sample_fps: float) -> str:
 class _Player:
     """Receives the reader's frames, analyses them in batches and records the results."""
 
-    def __init__(self, analyzer: FaceAnalyzer, recorder: Recorder, run: ClipRun, areas: CameraAreas | None) -> None:
+    def __init__(
+        self, analyzer: FaceAnalyzer, recorder: Recorder, run: ClipRun, areas: CameraAreas | None, settings: Settings
+    ) -> None:
         self.analyzer = analyzer
+        self.tracking = settings.tracking
         self.areas = areas
         self.recorder = recorder
         self.run = run
@@ -91,10 +95,15 @@ class _Player:
         events = self.recorder.track(results)
         self.recorder.write(events, [])
 
+    def _evaluated(self, face: FaceObservation) -> bool:
+        return (
+            face.box[3] - face.box[1] >= self.tracking.min_face_size and face.face_score >= self.tracking.min_face_score
+        )
+
     def observe(self, result: FrameResult, tracks: list[str]) -> None:
         if self.start is None:
             self.start = result.frame.captured_at  # the first frame read is always sampled: t = 0
-        faces = [TrackedFace(t, f.box, f.label) for f, t in zip(result.faces, tracks, strict=True)]
+        faces = [TrackedFace(t, f.box, f.label, self._evaluated(f)) for f, t in zip(result.faces, tracks, strict=True)]
         self.run.frames.append((result.frame.captured_at - self.start, faces))
 
 
@@ -119,7 +128,7 @@ def replay_clip(
     run = ClipRun(cam.id, sample_fps)
     local = settings.model_copy(update={"cameras": [cam]})
     recorder = Recorder(local, engine, SnapshotStore(snapshots), observer=lambda r, t: player.observe(r, t))
-    player = _Player(analyzer, recorder, run, CameraAreas.of(cam))
+    player = _Player(analyzer, recorder, run, CameraAreas.of(cam), settings)
     recorder.sync_cameras()
     reader = CameraReader(cam, settings.ingest, player.publish)
     with contextlib.suppress(StreamEnded):  # the end of the clip, as the reader reports every end

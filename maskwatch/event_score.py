@@ -2,7 +2,8 @@
 
 Which track is which person comes from the CLEAR-MOT matching of `motmetrics` (faces matched to
 the truth's boxes at IoU 0.3 or more, frame by frame); a track belongs to the visit it matched
-most often. From that:
+most often. Only the faces the recorder evaluates (tracking.min_face_size, min_face_score) are
+scored: smaller or unsure ones never become people or violations. From that:
 
 - people counted (the recorder's own count) against visits present;
 - per violating visit: found, or missed because its track was never confirmed or because it
@@ -46,6 +47,7 @@ class ClipScore:
     sample_fps: float
     people_present: int = 0
     people_counted: int = 0
+    people_unseen: int = 0  # visits no evaluated face matched: the detector never found them
     violators: int = 0
     found: int = 0
     missed_never_confirmed: list[str] = field(default_factory=list)
@@ -78,7 +80,10 @@ def _accumulate(truth_visits: list[Visit], run: ClipRun) -> tuple[Any, list[str]
     acc = mm.MOTAccumulator(auto_id=True)
     visit_ids = [v.id for v in truth_visits]
     track_ids: dict[str, int] = {}
-    for t, faces in run.frames:
+    for t, tracked in run.frames:
+        # Faces too small or unsure for the recorder to judge are tracked but never counted or
+        # reported: scored as output, they would only be false positives of faces the truth leaves out.
+        faces = [f for f in tracked if f.evaluated]
         present = [(n, v.person.box_at(t)) for n, v in enumerate(truth_visits) if v.start - 1e-6 <= t <= v.end + 1e-6]
         gt = [(n, box) for n, box in present if box is not None]
         hyps = [track_ids.setdefault(f.track_id, len(track_ids)) for f in faces]
@@ -116,6 +121,7 @@ def score_clip(truth: ClipTruth, run: ClipRun, reentry_s: float, clip_name: str)
             score.false_alarms += 1
         else:
             by_visit[visit.id].append(v.label)
+    score.people_unseen = sum(not tracks_of.get(v.id) for v in all_visits)
     for visit in all_visits:
         _score_visit(score, visit, by_visit.get(visit.id, []), tracks_of.get(visit.id, Counter()), owner)
     summary = _motmetrics().metrics.create().compute(acc, metrics=["idf1", "mota", "num_switches"], name="clip")

@@ -59,15 +59,17 @@ class FaceMotion:
         p = np.diag([pos, pos, pos, pos, speed, speed, speed / 16, speed / 16])
         return cls(x, p, z)
 
-    def reachable(self, boxes: np.ndarray, dt: float) -> np.ndarray:
-        """Which boxes (N, 4) a face could have moved to from where it was last seen, `dt` s before.
+    def reach(self, boxes: np.ndarray, dt: float) -> np.ndarray:
+        """How far each box (N, 4) is from where the face was last seen, `dt` s before, as a share
+        of the farthest a face moves in that time (1: just within reach).
 
         The Kalman gate alone is too tight at a few samples a second: a person standing at a
-        counter who turns to leave covers three face heights before the next sample."""
+        counter who turns to leave covers three face heights before the next sample, and one who
+        walked up and stopped is nowhere near the prediction that they walk on."""
         z = np.stack([_measure(tuple(b)) for b in boxes]) if len(boxes) else np.zeros((0, 4))
         h = max(self.last[3], 1.0)
         moved = np.linalg.norm(z[:, :2] - self.last[:2], axis=1)
-        return moved <= h * (1.0 + MAX_SPEED * abs(dt))
+        return moved / (h * (1.0 + MAX_SPEED * abs(dt)))
 
     def _predicted(self, dt: float) -> tuple[np.ndarray, np.ndarray]:
         """The state `dt` seconds on; a negative `dt` looks back, for results that arrive late."""

@@ -5,7 +5,9 @@ the person looks (maskwatch.appearance). A face joins the track whose prediction
 whose look it shares, by an optimal assignment over the frame's faces; a face that looks like
 nobody nearby is a new person, even at the very spot where the last one stood. A track unseen
 for `max_age_s` is out of view: for up to `reentry_s` after its last sighting a face that looks
-like it closely continues it (the same visit, no second violation); after that it has left.
+like it closely continues it (the same visit, no second violation); after that it has left. A
+track missing from even one frame is held to that closer look too: at a turnstile the next
+person steps onto the very spot a moment after the last one left it.
 
 A violation is confirmed only when the violation labels hold on at least K of the last M
 evaluations of the track, so one blurry frame of a person putting a mask on does not flag them.
@@ -29,6 +31,9 @@ from maskwatch.messages import FaceObservation, FrameMessage
 from storage.motion import GATE, FaceMotion
 
 _NO = 1e6  # an assignment cost that rules a pair out
+#: However often a camera is sampled, a face gone for less than this is a detection that failed
+#: (small faces are missed now and then), not a person who left.
+MISSED_AFTER_S = 1.0
 _GALLERY = 6  # looks kept per track: the last few, so a turned head or a mask going on still matches
 
 
@@ -38,7 +43,7 @@ class TrackingSettings:
     max_age_s: float = 3.0  # unseen this long: out of view, found again by look alone
     reentry_s: float = 10.0  # unseen this long: left; coming back is a new visit
     appearance_gate: float = 0.3  # a nearby face that differs more in look is someone else
-    reentry_gate: float = 0.2  # an out-of-view track is continued only by a face this close in look
+    reentry_gate: float = 0.15  # a track missing from the last frame is continued only by a face this close
     motion_weight: float = 0.5  # how much distance from the prediction adds to the cost, against look
     count_after: int = 2
     confirm_k: int = 3
@@ -116,11 +121,14 @@ class CameraTracker:
     settings: TrackingSettings = field(default_factory=TrackingSettings)
     tracks: list[Track] = field(default_factory=list)
     clock: float = float("-inf")  # latest capture time seen: results may arrive out of order
+    period: float | None = None  # the usual time between this camera's frames, learnt as they come
     #: The track each face of the last update joined, in face order (for evaluation tools).
     last_assignment: list[str] = field(default_factory=list)
 
     def update(self, frame: FrameMessage, faces: Sequence[FaceObservation]) -> list[TrackEvent]:
         now = frame.captured_at
+        if now > self.clock:
+            self._learn_period(now - self.clock)
         self.clock = max(self.clock, now)
         keep_s = max(self.settings.reentry_s, self.settings.max_age_s)
         self.tracks = [t for t in self.tracks if self.clock - t.last_seen <= keep_s]
@@ -137,6 +145,16 @@ class CameraTracker:
                 track.looks.append(look)
             events.extend(self._observe(track, frame, face))
         return events
+
+    def _learn_period(self, gap: float) -> None:
+        if gap > self.settings.max_age_s:  # a pause (no motion, an outage), not the sampling rate
+            return
+        self.period = gap if self.period is None else 0.8 * self.period + 0.2 * gap
+
+    def _missed(self, track: Track, now: float) -> bool:
+        """Whether the track was not seen in the camera's last frame or so, and not for a second:
+        someone who vanished there, whose spot the next person in a queue may take a moment later."""
+        return self.period is not None and now - track.last_seen > max(1.5 * self.period, MISSED_AFTER_S)
 
     def _associate(self, faces: Sequence[FaceObservation], now: float) -> list[Track]:
         """The track of each face, in face order: near tracks first, then out-of-view ones, then new ones."""
@@ -168,16 +186,28 @@ class CameraTracker:
             dt = now - track.updated_at
             d2 = track.motion.distances(boxes, dt)
             overlap = iou_matrix(boxes, np.array([track.motion.predict_box(dt)]))[:, 0]
-            reachable = track.motion.reachable(boxes, now - track.last_seen)
+            reach = track.motion.reach(boxes, now - track.last_seen)
+            missed = self._missed(track, now)
             for r, look in enumerate(looks):
-                if d2[r] > GATE and overlap[r] < s.iou_threshold and not reachable[r]:
-                    continue
-                seen = track.look_distance(look)
-                if seen is not None and seen > s.appearance_gate:
-                    continue
-                look_cost = s.appearance_gate if seen is None else seen
-                cost[r, c] = look_cost + s.motion_weight * min(d2[r] / GATE, 1.0)
+                moved_ok = d2[r] <= GATE or overlap[r] >= s.iou_threshold or reach[r] <= 1.0
+                # Either it went on as predicted, or it changed pace: the likelier of the two.
+                motion = min(d2[r] / GATE, reach[r] ** 2, 1.0)
+                cost[r, c] = self._pair_cost(track.look_distance(look), moved_ok, float(motion), missed)
         return cost
+
+    def _pair_cost(self, seen: float | None, moved_ok: bool, motion: float, missed: bool) -> float:
+        """A face against a track in view: its look, plus its distance from the track's prediction.
+
+        A face farther than the motion allows joins only on a close look: people far from the
+        camera cross it in few samples, and the first sighting of someone walking in gives no speed."""
+        s = self.settings
+        close = seen is not None and seen <= s.reentry_gate
+        if not (moved_ok or close):
+            return _NO
+        if seen is not None and seen > (s.reentry_gate if missed else s.appearance_gate):
+            return _NO
+        look_cost = s.appearance_gate if seen is None else seen
+        return look_cost + s.motion_weight * motion
 
     def _reentry_cost(
         self, _faces: list[FaceObservation], looks: list[np.ndarray | None], tracks: list[Track], _now: float

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -25,11 +26,13 @@ def truth(*people: dict) -> ClipTruth:
     return ClipTruth.model_validate({"clip": "c.mp4", "people": list(people)})
 
 
-def run_of(frames: dict[float, list[tuple[str, float]]], violations: list[tuple[str, str]], counted: int) -> ClipRun:
+def run_of(
+    frames: Mapping[float, Sequence[tuple[str, float]]], violations: list[tuple[str, str]], counted: int
+) -> ClipRun:
     """Frames as {t: [(track, x)]}; violations as (track, label)."""
     run = ClipRun("cam", 2.0, people_counted=counted)
     for t, faces in sorted(frames.items()):
-        run.frames.append((t, [TrackedFace(track, (x, 100, x + 60, 170), "without_mask") for track, x in faces]))
+        run.frames.append((t, [TrackedFace(track, (x, 100, x + 60, 170), "without_mask", True) for track, x in faces]))
     run.violations = [RecordedViolation(track, label, 0.0, 1.0) for track, label in violations]
     return run
 

@@ -39,7 +39,7 @@ from maskwatch.errors import MaskwatchError
 from maskwatch.labels import MASK_INCORRECT, WITH_MASK, WITHOUT_MASK
 
 # Bump when cut-outs or backgrounds are made differently: cached verdicts are about the old pixels.
-CACHE_VERSION = 2
+CACHE_VERSION = 4
 LABEL_SOURCES = {
     WITH_MASK: (src.ILC, src.CDEB, src.RMFD),
     WITHOUT_MASK: (src.ILC, src.CDEB),

@@ -15,7 +15,7 @@ from maskwatch.demo_media import draw_mask
 
 MATCH_IOU = 0.3
 BACKGROUND_MAX_SCORE = 0.5
-DETECTOR = f"yunet ({YUNET.name}), the other analyzer settings at their defaults"
+DETECTOR = f"yunet ({YUNET.name}), the other analyzer settings at their defaults; backgrounds also the default detector"
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class Screener:
     def __init__(self, shared: Path) -> None:
         self.shared = shared
         self._analyzer: Any = None
+        self._default_detector: Any = None
 
     @property
     def analyzer(self) -> Any:
@@ -70,9 +71,17 @@ class Screener:
         x1, y1, x2, y2 = (v - margin for v in faces[0].box)
         if iou((x1, y1, x2, y2), cut.face) < MATCH_IOU:
             return Verdict(False, "face found off the box")
+        if self._stray_face(probe, faces[0].box):
+            return Verdict(False, "another face-like patch in the cut")
         if faces[0].label != label:
             return Verdict(False, f"labelled {faces[0].label}")
         return Verdict(True, "kept", (x1, y1, x2, y2))
+
+    def _stray_face(self, probe: np.ndarray, face: Box) -> bool:
+        """Whether the product's default detector, at a low threshold, finds anything but the face:
+        a fragment of a neighbour in the cut would be a person the truth does not list."""
+        found = [d.box for d in self.default_detector.detect(probe, low_threshold=True)]
+        return any(iou(box, face) < MATCH_IOU for box in found)
 
     def person(self, cand: Candidate) -> tuple[dict[str, Any], Cutout | None]:
         """Screen one candidate: its cache entry, and the cut-out when kept."""
@@ -111,6 +120,30 @@ class Screener:
         masked = Cutout(draw_mask(cut.image, xywh(found), label), cut.alpha, cut.face)
         return self.judge(masked, label).kept
 
+    @property
+    def default_detector(self) -> Any:
+        """The product's default detector: a clip is played with it, so a background must hold no
+        face it finds either (it finds blurred heads that YuNet does not)."""
+        if self._default_detector is None:
+            self._default_detector = _DefaultDetector()
+        return self._default_detector
+
     def background_score(self, background: np.ndarray) -> float:
-        """The best face score the detector still finds on a background (0 when none)."""
-        return max((d.score for d in self.analyzer.detector.detect(background)), default=0.0)
+        """The best face score either detector still finds on a background (0 when none)."""
+        found = [*self.analyzer.detector.detect(background), *self.default_detector.detect(background)]
+        return max((d.score for d in found), default=0.0)
+
+
+class _DefaultDetector:
+    """The product's default detector, at its own threshold and at a low one (0.3)."""
+
+    def __init__(self) -> None:
+        from inference.detector import FaceDetector
+        from maskwatch.config import Settings
+
+        config = Settings().analyzer.detector
+        self.normal = FaceDetector(config)
+        self.low = FaceDetector(config.model_copy(update={"score_threshold": 0.3}))
+
+    def detect(self, image: np.ndarray, low_threshold: bool = False) -> list[Any]:
+        return (self.low if low_threshold else self.normal).detect(image)
