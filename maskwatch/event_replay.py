@@ -55,6 +55,7 @@ class ClipRun:
     frames: list[tuple[float, list[TrackedFace]]] = field(default_factory=list)  # (seconds, faces), in order
     violations: list[RecordedViolation] = field(default_factory=list)
     people_counted: int = 0
+    started_at: float = 0.0  # capture time of the first frame (epoch seconds): the clip's t = 0
 
 
 def camera_id_for(clip: Path, sample_fps: float) -> str:
@@ -134,7 +135,7 @@ def replay_clip(
     with contextlib.suppress(StreamEnded):  # the end of the clip, as the reader reports every end
         reader.run(threading.Event())  # never set: a replay runs to the end of the clip
     player.flush()
-    start = player.start or 0.0
+    start = run.started_at = player.start or 0.0
     with Session(engine) as s:
         for v in s.scalars(select(Violation).where(Violation.camera_id == cam.id)):
             run.violations.append(
