@@ -40,3 +40,23 @@ def test_the_check_sees_imports(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text("import ingest.reader\nfrom inference.crops import crop_face\nfrom maskwatch import boxes\n")
     assert imported_stages(module) == {"ingest", "inference"}
+
+
+def imports_devtools(path: Path) -> bool:
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+        names += [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        if any(n.split(".")[0] == "devtools" for n in names):
+            return True
+    return False
+
+
+def test_the_product_never_imports_the_development_tools() -> None:
+    """`devtools/` (clip makers, benchmarks) is not installed: nothing installed may need it."""
+    wrong = [
+        str(path.relative_to(ROOT))
+        for package in (*STAGES, "maskwatch")
+        for path in (ROOT / package).rglob("*.py")
+        if imports_devtools(path)
+    ]
+    assert not wrong, wrong
