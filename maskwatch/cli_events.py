@@ -138,7 +138,10 @@ def evaluate_events(settings: Any, paths: list[Path], rates: list[float], out: P
         _print_rates(scores, rates)
     out.mkdir(parents=True, exist_ok=True)
     (out / "events.json").write_text(json.dumps(report, indent=2))
-    print(f"\nwritten: {out / 'events.json'}")
+    from maskwatch.event_plot import plot_events
+
+    plot_events(report["clips"], out / "events.png")
+    print(f"\nwritten: {out / 'events.json'}, {out / 'events.png'}")
     return report
 
 
