@@ -132,7 +132,8 @@ def evaluate_events(settings: Any, paths: list[Path], rates: list[float], out: P
                 names.append(f"{score.clip}@{rate:g}")
         engine.dispose()
     totals = _totals(scores) | overall_identity(accs, names)
-    report = {"clips": [s.to_json() for s in scores], "totals": totals, "sample_fps": rates}
+    clips = [s.to_json() for s in scores]
+    report = {"clips": clips, "totals": totals, "sample_fps": rates}
     _print(scores, totals)
     if len(rates) > 1:
         _print_rates(scores, rates)
@@ -140,7 +141,7 @@ def evaluate_events(settings: Any, paths: list[Path], rates: list[float], out: P
     (out / "events.json").write_text(json.dumps(report, indent=2))
     from maskwatch.event_plot import plot_events
 
-    plot_events(report["clips"], out / "events.png")
+    plot_events(clips, out / "events.png")
     print(f"\nwritten: {out / 'events.json'}, {out / 'events.png'}")
     return report
 
