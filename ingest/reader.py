@@ -21,6 +21,7 @@ import numpy as np
 
 from ingest.clock import CaptureClock
 from ingest.decoding import BFrameCheck, GopSkipper, KeyframeSkipper
+from ingest.scene import SceneCuts
 from maskwatch.areas import CameraAreas
 from maskwatch.config import CameraConfig, IngestConfig, MotionConfig
 from maskwatch.messages import FrameMessage
@@ -191,6 +192,7 @@ class CameraReader:
         # Shared by the cameras of a stage: how many may run a B-frame check at once.
         self.bframe_checks = bframe_checks or threading.BoundedSemaphore(BFrameCheck.AT_ONCE)
         self.next_seq = first_seq
+        self.scene_cuts = SceneCuts()
 
     @property
     def frames_decoded(self) -> int:
@@ -257,7 +259,8 @@ class CameraReader:
             log.warning("%s: frame %d could not be JPEG-encoded; skipped", self.where, self.next_seq)
             return
         h, w = image.shape[:2]
-        self.publish(FrameMessage(self.camera.id, self.next_seq, captured_at, w, h, jpeg.tobytes()))
+        cut = self.scene_cuts.is_cut(image)
+        self.publish(FrameMessage(self.camera.id, self.next_seq, captured_at, w, h, jpeg.tobytes(), cut))
         self.next_seq += 1
 
     def run(self, stop: threading.Event) -> None:

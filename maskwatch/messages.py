@@ -47,6 +47,9 @@ class FrameMessage:
     width: int
     height: int
     jpeg: bytes = field(repr=False)
+    #: The picture changed as a whole since the camera's last frame (a cut between scenes, a PTZ
+    #: camera moving to another preset): a face now is not the face that was at its place before.
+    scene_cut: bool = False
 
     def to_fields(self) -> dict[str, bytes]:
         meta = {"v": SCHEMA_VERSION, **{k: v for k, v in asdict(self).items() if k != "jpeg"}}
@@ -63,6 +66,7 @@ class FrameMessage:
                 int(m["width"]),
                 int(m["height"]),
                 _binary(fields, "jpeg", "frame"),
+                bool(m.get("scene_cut", False)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise MessageError(f"frame: bad meta field ({exc!r})") from None

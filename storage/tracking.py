@@ -133,7 +133,7 @@ class CameraTracker:
         keep_s = max(self.settings.reentry_s, self.settings.max_age_s)
         self.tracks = [t for t in self.tracks if self.clock - t.last_seen <= keep_s]
         events: list[TrackEvent] = []
-        assigned = self._associate(faces, now)
+        assigned = self._associate(faces, now, frame.scene_cut)
         self.last_assignment = [track.id for track in assigned]
         for face, track in zip(faces, assigned, strict=True):
             if now >= track.updated_at:  # a late result informs the look and labels, not the motion
@@ -156,7 +156,7 @@ class CameraTracker:
         someone who vanished there, whose spot the next person in a queue may take a moment later."""
         return self.period is not None and now - track.last_seen > max(1.5 * self.period, MISSED_AFTER_S)
 
-    def _associate(self, faces: Sequence[FaceObservation], now: float) -> list[Track]:
+    def _associate(self, faces: Sequence[FaceObservation], now: float, cut: bool = False) -> list[Track]:
         """The track of each face, in face order: near tracks first, then out-of-view ones, then new ones."""
         looks = [_embedding(f) for f in faces]
         near = [t for t in self.tracks if abs(now - t.last_seen) <= self.settings.max_age_s]
@@ -166,7 +166,7 @@ class CameraTracker:
         for candidates, cost_of in ((near, self._near_cost), (away, self._reentry_cost)):
             if not left or not candidates:
                 continue
-            cost = cost_of([faces[i] for i in left], [looks[i] for i in left], candidates, now)
+            cost = cost_of([faces[i] for i in left], [looks[i] for i in left], candidates, now, cut)
             for r, c in _assign(cost):
                 chosen[left[r]] = candidates[c]
             left = [i for i in left if i not in chosen]
@@ -177,8 +177,9 @@ class CameraTracker:
         return [chosen[i] for i in range(len(faces))]
 
     def _near_cost(
-        self, faces: list[FaceObservation], looks: list[np.ndarray | None], tracks: list[Track], now: float
+        self, faces: list[FaceObservation], looks: list[np.ndarray | None], tracks: list[Track], now: float, cut: bool
     ) -> np.ndarray:
+        """After a cut between scenes every track is held to the close look of one that went missing."""
         s = self.settings
         boxes = np.array([f.box for f in faces], dtype=np.float64)
         cost = np.full((len(faces), len(tracks)), _NO)
@@ -187,7 +188,7 @@ class CameraTracker:
             d2 = track.motion.distances(boxes, dt)
             overlap = iou_matrix(boxes, np.array([track.motion.predict_box(dt)]))[:, 0]
             reach = track.motion.reach(boxes, now - track.last_seen)
-            missed = self._missed(track, now)
+            missed = cut or self._missed(track, now)
             for r, look in enumerate(looks):
                 moved_ok = d2[r] <= GATE or overlap[r] >= s.iou_threshold or reach[r] <= 1.0
                 # Either it went on as predicted, or it changed pace: the likelier of the two.
@@ -210,7 +211,12 @@ class CameraTracker:
         return look_cost + s.motion_weight * motion
 
     def _reentry_cost(
-        self, _faces: list[FaceObservation], looks: list[np.ndarray | None], tracks: list[Track], _now: float
+        self,
+        _faces: list[FaceObservation],
+        looks: list[np.ndarray | None],
+        tracks: list[Track],
+        _now: float,
+        _cut: bool,
     ) -> np.ndarray:
         cost = np.full((len(looks), len(tracks)), _NO)
         for c, track in enumerate(tracks):
