@@ -377,7 +377,14 @@ class TrackingConfig(_Model):
         description="Sightings evaluated before a track counts as a person (a stray detection does not).",
     )
     confirm_k: int = Field(3, ge=1, le=100, description="Violation labels needed among the last confirm_m.")
-    confirm_m: int = Field(5, ge=1, le=100)
+    confirm_m: int = Field(5, ge=1, le=100, description="How many of a track's latest evaluations confirm_k counts in.")
+    confirm_min_s: float = Field(
+        0.8,
+        ge=0,
+        le=60,
+        description="The violation labels that confirm a violation span at least this long: at a high sample rate "
+        "confirm_k labels come within a fraction of a second, too soon to tell a mask being put on from none.",
+    )
     min_face_size: int = Field(24, ge=0, le=1024, description="Smaller faces are tracked, not evaluated.")
     min_face_score: float = Field(
         0.6, ge=0, le=1, description="Weaker detections are tracked, not evaluated (a poster's face scores ~0.5)."

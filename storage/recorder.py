@@ -44,6 +44,7 @@ def tracking_settings(cfg: TrackingConfig) -> TrackingSettings:
         count_after=cfg.count_after,
         confirm_k=cfg.confirm_k,
         confirm_m=cfg.confirm_m,
+        confirm_min_s=cfg.confirm_min_s,
         min_face_size=cfg.min_face_size,
         min_face_score=cfg.min_face_score,
     )

@@ -10,7 +10,8 @@ track missing from even one frame is held to that closer look too: at a turnstil
 person steps onto the very spot a moment after the last one left it.
 
 A violation is confirmed only when the violation labels hold on at least K of the last M
-evaluations of the track, so one blurry frame of a person putting a mask on does not flag them.
+evaluations of the track, spread over `confirm_min_s`, so one blurry frame (or half a second) of
+a person putting a mask on does not flag them.
 A person counts as evaluated once `count_after` of their sightings were evaluated, so a single
 stray detection does not move the compliance rate.
 """
@@ -48,6 +49,7 @@ class TrackingSettings:
     count_after: int = 2
     confirm_k: int = 3
     confirm_m: int = 5
+    confirm_min_s: float = 0.8  # the violation labels confirming it span at least this long
     min_face_size: int = 24  # smaller faces are tracked but not evaluated
     min_face_score: float = 0.6  # so are weak detections (faces in posters and paintings score ~0.5)
 
@@ -246,6 +248,13 @@ class CameraTracker:
             and face.face_score >= self.settings.min_face_score
         )
 
+    def _confirmed(self, bad: list[tuple[str, float]]) -> bool:
+        """K of the last M evaluations, spread over `confirm_min_s`: at 5 frames a second three
+        labels come within half a second, too soon to tell a mask being pulled on from none."""
+        if len(bad) < self.settings.confirm_k:
+            return False
+        return bad[-1][1] - bad[0][1] >= self.settings.confirm_min_s - 0.05
+
     def _observe(self, track: Track, frame: FrameMessage, face: FaceObservation) -> list[TrackEvent]:
         if not self._evaluable(face):
             return []
@@ -258,14 +267,14 @@ class CameraTracker:
         track.evaluations.append((face.label, now))
         if face.label in VIOLATIONS and (track.best is None or face.score > track.best.face.score):
             track.best = BestShot(frame, face)
-        bad = [label for label, _ in track.evaluations if label in VIOLATIONS]
-        if not track.reported and len(bad) >= self.settings.confirm_k and track.best is not None:
+        bad = [(label, at) for label, at in track.evaluations if label in VIOLATIONS]
+        if not track.reported and self._confirmed(bad) and track.best is not None:
             track.reported = True
             if not track.counted:  # confirmed before it was counted (count_after above confirm_k)
                 track.counted = True
                 events.append(PersonEvaluated(self.camera_id, track.id, now))
-            label = Counter(bad).most_common(1)[0][0]
-            first_bad = next(at for lab, at in track.evaluations if lab in VIOLATIONS)
+            label = Counter(lab for lab, _ in bad).most_common(1)[0][0]
+            first_bad = bad[0][1]
             events.append(
                 ViolationConfirmed(self.camera_id, track.id, label, track.best.face.score, first_bad, now, track.best)
             )

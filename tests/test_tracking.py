@@ -186,3 +186,12 @@ def test_looks_of_the_same_person_are_closer_than_of_two_people() -> None:
     other = appearance.distance(look(1), look(2))
     assert same is not None and other is not None
     assert same < SETTINGS.reentry_gate < SETTINGS.appearance_gate < other
+
+
+def test_at_five_frames_a_second_half_a_second_unmasked_is_not_a_violation() -> None:
+    tracker = CameraTracker("cam", SETTINGS)
+    brief = ["without_mask"] * 3 + ["with_mask"] * 6  # 0.4 s bare-faced, then the mask is on
+    assert violations(run(tracker, [[face(200, lab, who=2)] for lab in brief], dt=0.2)) == []
+    tracker = CameraTracker("cam", SETTINGS)
+    (v,) = violations(run(tracker, [[face(200, "without_mask", who=2)] for _ in range(6)], dt=0.2))
+    assert v.confirmed_at == pytest.approx(100.8)  # the fifth sighting: 0.8 s of evidence
