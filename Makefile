@@ -39,7 +39,7 @@ faults: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy .
+	$(BIN)/mypy
 
 format: setup
 	$(BIN)/ruff format .

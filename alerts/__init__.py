@@ -1,1 +1,1 @@
-"""Alerts stage: webhook and e-mail delivery from a durable outbox (the streaming-service issue)."""
+"""Alerts stage: webhook and e-mail delivery from a durable outbox."""

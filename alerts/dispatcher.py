@@ -20,11 +20,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from alerts.channels import DeliveryError, send_email, send_webhook
 from maskwatch import metrics
+from maskwatch.alerts.channels import DeliveryError, send_email, send_webhook
 from maskwatch.config import Settings, WebhookConfig
 from maskwatch.stages import RETRY_MAX_S, Outage
-from storage.models import DeliveryAttempt, OutboxAlert, utcnow
+from maskwatch.storage.models import DeliveryAttempt, OutboxAlert, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -26,13 +26,13 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 from tqdm import tqdm
 
-from inference.analyzer import FaceAnalyzer
-from inference.crops import crop_face
+from devtools.machine import describe_cpu
 from maskwatch import appearance
+from maskwatch.app.evaluation.truth import load_truth
 from maskwatch.boxes import iou_matrix
 from maskwatch.config import Settings
-from maskwatch.event_truth import load_truth
-from maskwatch.machine import describe_cpu
+from maskwatch.inference.analyzer import FaceAnalyzer
+from maskwatch.inference.crops import crop_face
 
 Embedder = Callable[[np.ndarray, tuple[float, float, float, float]], np.ndarray]
 

@@ -21,15 +21,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inference.analyzer import FaceAnalyzer
+from devtools.demo_media import DEMO_SCENES, render_scene
+from devtools.machine import describe_cpu
 from maskwatch import appearance
 from maskwatch.config import CameraConfig, Settings
-from maskwatch.demo_media import DEMO_SCENES, render_scene
-from maskwatch.machine import describe_cpu
+from maskwatch.inference.analyzer import FaceAnalyzer
 from maskwatch.messages import FaceObservation, FrameMessage, FrameResult
-from storage.db import create_db_engine, upgrade
-from storage.recorder import Recorder
-from storage.snapshots import SnapshotPaths, SnapshotStore
+from maskwatch.storage.db import create_db_engine, upgrade
+from maskwatch.storage.record.recorder import Recorder
+from maskwatch.storage.snapshots import SnapshotPaths, SnapshotStore
 
 
 def bench_inference(rounds: int) -> None:

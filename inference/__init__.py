@@ -1,0 +1,2 @@
+"""Inference stage: face detection, mask classification, and the batched worker that runs them
+on queued frames."""

@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from inference.areas import search_region
-from inference.classifier import MaskClassifier
-from inference.crops import crop_face
-from inference.detector import Detection, FaceDetector
 from maskwatch import appearance
 from maskwatch.areas import CameraAreas
 from maskwatch.config import AnalyzerConfig
+from maskwatch.inference.areas import search_region
+from maskwatch.inference.classifier import MaskClassifier
+from maskwatch.inference.crops import crop_face
+from maskwatch.inference.detector import Detection, FaceDetector
 from maskwatch.labels import CLASSES, UNDETERMINED
 
 

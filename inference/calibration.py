@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from inference.detector import FaceDetector, calibrate
-from inference.metrics import match_greedy
 from maskwatch.config import BoxCalibration
 from maskwatch.errors import MaskwatchError
 from maskwatch.images import read_bgr
+from maskwatch.inference.detector import FaceDetector, calibrate
+from maskwatch.inference.metrics import match_greedy
 from maskwatch.voc import VocImage
 
 MATCH_IOU = 0.5

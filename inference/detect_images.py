@@ -11,9 +11,9 @@ from pathlib import Path
 import cv2
 from tqdm import tqdm
 
-from inference.analyzer import FaceAnalyzer
 from maskwatch.annotate import draw_faces
 from maskwatch.images import ImageError, expand_paths, read_bgr
+from maskwatch.inference.analyzer import FaceAnalyzer
 
 log = logging.getLogger(__name__)
 

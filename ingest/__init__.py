@@ -1,1 +1,1 @@
-"""RTSP ingest stage: decodes camera streams and queues sampled frames (the streaming-service issue)."""
+"""Ingest stage: decodes camera streams, samples frames and queues them, with camera health."""

@@ -19,11 +19,11 @@ import av
 import cv2
 import numpy as np
 
-from ingest.clock import CaptureClock
-from ingest.decoding import BFrameCheck, GopSkipper, KeyframeSkipper
-from ingest.scene import SceneCuts
 from maskwatch.areas import CameraAreas
 from maskwatch.config import CameraConfig, IngestConfig, MotionConfig
+from maskwatch.ingest.clock import CaptureClock
+from maskwatch.ingest.decoding import BFrameCheck, GopSkipper, KeyframeSkipper
+from maskwatch.ingest.scene import SceneCuts
 from maskwatch.messages import FrameMessage
 from maskwatch.redact import redact_url
 

@@ -11,9 +11,9 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from ingest.decoding import BFrameCheck
-from ingest.watchdog import CameraWatchdog
 from maskwatch.config import CameraConfig, Settings
+from maskwatch.ingest.decoding import BFrameCheck
+from maskwatch.ingest.watchdog import CameraWatchdog
 from maskwatch.queue import Queue
 
 log = logging.getLogger(__name__)

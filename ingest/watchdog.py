@@ -14,9 +14,9 @@ import threading
 import time
 from dataclasses import replace
 
-from ingest.reader import CameraReader, ReaderCounters, SourceError, StreamEnded
 from maskwatch import metrics
 from maskwatch.config import CameraConfig, IngestConfig
+from maskwatch.ingest.reader import CameraReader, ReaderCounters, SourceError, StreamEnded
 from maskwatch.logs import camera as camera_fields
 from maskwatch.messages import CAMERA_STATES, CameraHealth, FrameMessage
 from maskwatch.queue import Queue, QueueError

@@ -1,5 +1,5 @@
 import sys
 
-from maskwatch.cli import main
+from maskwatch.app.cli import main
 
 sys.exit(main())

@@ -1,1 +1,2 @@
-"""Storage stage: violation events, snapshots and migrations (the streaming-service issue)."""
+"""Storage: the violation database (tables, migrations, shared queries), snapshots on disk,
+camera status, reports and periodic jobs. The record stage, which writes it, is `record/`."""

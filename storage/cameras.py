@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from maskwatch.config import Settings
 from maskwatch.messages import DOWN_STATES, CameraHealth
-from storage.models import Camera, CameraStatusEvent, iso_utc, utcnow
-from storage.outbox import alert_channels, enqueue
+from maskwatch.storage.models import Camera, CameraStatusEvent, iso_utc, utcnow
+from maskwatch.storage.outbox import alert_channels, enqueue
 
 log = logging.getLogger(__name__)
 

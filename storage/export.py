@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from storage.models import Violation
+from maskwatch.storage.models import Violation
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from maskwatch.config import Settings
-from storage.models import (
+from maskwatch.storage.models import (
     CameraStatusEvent,
     DeliveryAttempt,
     EvaluationCount,
@@ -26,7 +26,7 @@ from storage.models import (
     Violation,
     utcnow,
 )
-from storage.reviews import compliance_stats
+from maskwatch.storage.reviews import compliance_stats
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +128,8 @@ def remove_orphans(engine: Engine, root: Path, older_than: dt.datetime) -> int:
 
 def queue_daily_report(settings: Settings, engine: Engine, now: dt.datetime | None = None) -> None:
     """Yesterday's report (UTC) as an e-mail in the outbox: the alerts stage sends and retries it."""
-    from storage.outbox import enqueue
-    from storage.report import build_report, render_report
+    from maskwatch.storage.outbox import enqueue
+    from maskwatch.storage.report import build_report, render_report
 
     today = (now or utcnow()).replace(hour=0, minute=0, second=0, microsecond=0)
     report = build_report(engine, today - dt.timedelta(days=1), today)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from maskwatch.config import Settings
-from storage.models import OutboxAlert
+from maskwatch.storage.models import OutboxAlert
 
 
 def alert_channels(settings: Settings) -> list[str]:

@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from storage.cameras import CoverageGap, coverage_gaps
-from storage.models import Camera, iso_utc, utcnow
-from storage.reviews import StatRow, compliance_stats, hourly_totals
+from maskwatch.storage.cameras import CoverageGap, coverage_gaps
+from maskwatch.storage.models import Camera, iso_utc, utcnow
+from maskwatch.storage.reviews import StatRow, compliance_stats, hourly_totals
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from maskwatch.errors import MaskwatchError
-from storage.models import Camera, DeliveryAttempt, OutboxAlert, Violation, iso_utc, violation_json
+from maskwatch.storage.models import Camera, DeliveryAttempt, OutboxAlert, Violation, iso_utc, violation_json
 
 _RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}

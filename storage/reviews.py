@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from maskwatch.errors import MaskwatchError
 from maskwatch.labels import CLASSES, VIOLATIONS
-from storage.models import Camera, EvaluationCount, ReviewEvent, Violation, iso_utc, utcnow
+from maskwatch.storage.models import Camera, EvaluationCount, ReviewEvent, Violation, iso_utc, utcnow
 
 REVIEW_STATES = ("unreviewed", "confirmed", "false_positive")
 Bucket = Literal["hour", "day"]

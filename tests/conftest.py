@@ -110,14 +110,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 class RtspServer:
-    """The GStreamer RTSP server (maskwatch/rtsp_server.py) as a subprocess on 127.0.0.1."""
+    """The GStreamer RTSP server (devtools/rtsp_server.py) as a subprocess on 127.0.0.1."""
 
     def __init__(self, mounts: list[str], port: int = 0) -> None:
         import subprocess
 
         self.mounts = mounts
         self.proc = subprocess.Popen(
-            ["/usr/bin/python3", str(REPO / "maskwatch" / "rtsp_server.py"), "--port", str(port), *mounts],
+            ["/usr/bin/python3", str(REPO / "devtools" / "rtsp_server.py"), "--port", str(port), *mounts],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -17,10 +17,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from maskwatch.config import Settings, parse_settings
-from storage.db import create_db_engine, upgrade
-from storage.models import Camera, CameraStatusEvent, EvaluationCount, Violation
-from storage.web.app import create_app
-from storage.web.auth import hash_password
+from maskwatch.console.app import create_app
+from maskwatch.console.auth import hash_password
+from maskwatch.storage.db import create_db_engine, upgrade
+from maskwatch.storage.models import Camera, CameraStatusEvent, EvaluationCount, Violation
 from tests.factories import record_violations
 
 PASSWORDS = {"rita": "reviewer-pass-1", "victor": "viewer-pass-1"}

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from maskwatch.config import Settings
-from storage.models import OutboxAlert, Violation
+from maskwatch.storage.models import OutboxAlert, Violation
 
 
 def violation(camera_id: str, track_id: str, at: dt.datetime, **fields: Any) -> Violation:
@@ -32,12 +32,12 @@ def record_violations(settings: Settings, n: int = 1, camera_id: str = "cam-1", 
     """`n` violations recorded the way the recorder records them: rows, snapshots and outbox alerts."""
     import cv2
 
-    from maskwatch.demo_media import DEMO_SCENES, render_scene
+    from devtools.demo_media import DEMO_SCENES, render_scene
     from maskwatch.messages import FaceObservation, FrameMessage
-    from storage.db import create_db_engine, upgrade
-    from storage.recorder import Recorder
-    from storage.snapshots import SnapshotStore
-    from storage.tracking import BestShot, ViolationConfirmed
+    from maskwatch.storage.db import create_db_engine, upgrade
+    from maskwatch.storage.record.recorder import Recorder
+    from maskwatch.storage.record.tracking import BestShot, ViolationConfirmed
+    from maskwatch.storage.snapshots import SnapshotStore
 
     jpeg = cv2.imencode(".jpg", render_scene(DEMO_SCENES["entrance"]))[1].tobytes()
     face = FaceObservation((175.0, 185.0, 325.0, 335.0), "without_mask", 0.85, 0.95, {"without_mask": 0.9})

@@ -11,16 +11,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts.dispatcher import Dispatcher
+from devtools.demo_media import DEMO_SCENES, render_scene
+from maskwatch.alerts.dispatcher import Dispatcher
 from maskwatch.config import LoggingConfig, Settings, parse_settings
-from maskwatch.demo_media import DEMO_SCENES, render_scene
 from maskwatch.logs import setup_logging
 from maskwatch.messages import FaceObservation, FrameMessage
-from storage.db import create_db_engine
-from storage.models import DeliveryAttempt, OutboxAlert
-from storage.recorder import Recorder
-from storage.snapshots import SnapshotStore
-from storage.tracking import BestShot, ViolationConfirmed
+from maskwatch.storage.db import create_db_engine
+from maskwatch.storage.models import DeliveryAttempt, OutboxAlert
+from maskwatch.storage.record.recorder import Recorder
+from maskwatch.storage.record.tracking import BestShot, ViolationConfirmed
+from maskwatch.storage.snapshots import SnapshotStore
 from tests.factories import record_violations
 from tests.receivers import smtp_server, webhook_receiver
 
@@ -214,7 +214,7 @@ def test_cooldown_folds_a_burst_into_one_digest(database_url: str, tmp_path: Pat
 
 
 def test_dead_letters_are_retried_on_request(tmp_path: Path) -> None:
-    from maskwatch.cli import main
+    from maskwatch.app.cli import main
 
     with webhook_receiver(statuses=[400]) as hook:
         settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'a.db'}", [{"url": hook.url}], None)
@@ -233,8 +233,8 @@ def test_dead_letters_are_retried_on_request(tmp_path: Path) -> None:
 
 
 def test_camera_alerts_reach_every_channel_without_cooldown(tmp_path: Path) -> None:
-    from storage.cameras import CameraStatus
-    from storage.models import Camera
+    from maskwatch.storage.cameras import CameraStatus
+    from maskwatch.storage.models import Camera
 
     with webhook_receiver() as hook, smtp_server() as smtp:
         settings = make_settings(

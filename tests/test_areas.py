@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from inference.analyzer import FaceAnalyzer
-from inference.areas import search_region
-from inference.detector import FaceDetector, create_backend
+from devtools.demo_media import DEMO_SCENES, render_scene
 from maskwatch.areas import CameraAreas
 from maskwatch.config import AnalyzerConfig, AreaConfig, ConfigError, parse_settings
-from maskwatch.demo_media import DEMO_SCENES, render_scene
+from maskwatch.inference.analyzer import FaceAnalyzer
+from maskwatch.inference.areas import search_region
+from maskwatch.inference.detector import FaceDetector, create_backend
 
 # Five people at x = 200, 450, 700, 950, 1150, faces 60 px tall, in a 1280 x 720 picture.
 SCENE = render_scene(DEMO_SCENES["queue"])

@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session
 
 from maskwatch.config import Settings, parse_settings
 from maskwatch.messages import CameraHealth
-from storage.cameras import CameraStatus, coverage_gaps
-from storage.db import create_db_engine, upgrade
-from storage.models import Camera, CameraStatusEvent, OutboxAlert
+from maskwatch.storage.cameras import CameraStatus, coverage_gaps
+from maskwatch.storage.db import create_db_engine, upgrade
+from maskwatch.storage.models import Camera, CameraStatusEvent, OutboxAlert
 
 T0 = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.timezone.utc)
 

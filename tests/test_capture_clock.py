@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from ingest.clock import CaptureClock
+from maskwatch.ingest.clock import CaptureClock
 
 CONNECTED = 1_000_000.0
 

@@ -5,12 +5,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inference.analyzer import FaceAnalyzer
-from inference.classifier import MaskClassifier
-from inference.crops import crop_face
 from maskwatch.config import DEFAULT_CLASSIFIER, AnalyzerConfig, DetectorConfig
 from maskwatch.errors import ModelFileError
 from maskwatch.images import read_bgr
+from maskwatch.inference.analyzer import FaceAnalyzer
+from maskwatch.inference.classifier import MaskClassifier
+from maskwatch.inference.crops import crop_face
 from maskwatch.labels import CLASSES, UNDETERMINED
 from maskwatch.voc import read_dataset, read_split
 
@@ -45,7 +45,7 @@ def test_batching_gives_the_same_probabilities() -> None:
 
 
 def test_faces_below_minimum_are_undetermined() -> None:
-    from maskwatch.demo_media import DEMO_SCENES, render_scene
+    from devtools.demo_media import DEMO_SCENES, render_scene
 
     frame = render_scene(DEMO_SCENES["hall"])
     tiny = FaceAnalyzer(AnalyzerConfig(detector=DetectorConfig(min_face_size=500)))

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from maskwatch.cli import main
-from maskwatch.demo_media import write_demo_images
+from devtools.demo_media import write_demo_images
+from maskwatch.app.cli import main
 from maskwatch.labels import CLASSES, MASK_INCORRECT, UNDETERMINED, WITH_MASK, WITHOUT_MASK
 
 
@@ -118,7 +118,7 @@ def test_camera_preview_draws_the_areas_and_counts_the_faces(
     import cv2
     import yaml
 
-    from maskwatch.demo_media import DEMO_SCENES, render_scene, write_clip
+    from devtools.demo_media import DEMO_SCENES, render_scene, write_clip
 
     scene = render_scene(DEMO_SCENES["entrance"])  # faces at x = 250, 640, 1030
     clip = write_clip(tmp_path / "entrance.mp4", [scene] * 5, fps=5)

@@ -13,11 +13,11 @@ import httpx
 from sqlalchemy.orm import Session
 
 from maskwatch.config import Settings
-from storage.db import create_db_engine, upgrade
-from storage.jobs import compliance_report
-from storage.models import Camera, EvaluationCount, iso_utc, utcnow
-from storage.report import build_report, render_report
-from storage.reviews import set_review
+from maskwatch.storage.db import create_db_engine, upgrade
+from maskwatch.storage.jobs import compliance_report
+from maskwatch.storage.models import Camera, EvaluationCount, iso_utc, utcnow
+from maskwatch.storage.report import build_report, render_report
+from maskwatch.storage.reviews import set_review
 from tests.console import bearer, console_settings, running_console
 from tests.factories import violation
 from tests.test_console_api import login

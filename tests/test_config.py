@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from maskwatch.cli import main
+from maskwatch.app.cli import main
 from maskwatch.config import ConfigError, parse_settings
 from maskwatch.redact import redact_url, url_origin
 

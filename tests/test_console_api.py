@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from storage.db import create_db_engine
-from storage.reviews import get_violation
+from maskwatch.storage.db import create_db_engine
+from maskwatch.storage.reviews import get_violation
 from tests.console import ENTRANCE_AREAS, PASSWORDS, ConsoleServer, bearer, console_settings, running_console, seed
 
 

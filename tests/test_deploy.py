@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from maskwatch.cli import build_parser
+from maskwatch.app.cli import build_parser
 from maskwatch.config import Settings, load_settings
 
 REPO = Path(__file__).resolve().parent.parent

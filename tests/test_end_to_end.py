@@ -13,7 +13,7 @@ import yaml
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from storage.models import Camera, Violation
+from maskwatch.storage.models import Camera, Violation
 from tests.receivers import smtp_server, webhook_receiver
 
 pytestmark = [pytest.mark.service, pytest.mark.shared, pytest.mark.slow]

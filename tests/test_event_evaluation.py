@@ -13,14 +13,14 @@ import httpx
 import pytest
 
 from devtools.walkthrough.build import build_set
-from inference.analyzer import FaceAnalyzer
-from maskwatch.cli import main
-from maskwatch.event_replay import replay_clip
-from maskwatch.event_truth import load_truth, visits
-from storage.db import create_db_engine, upgrade
-from storage.models import iso_utc
-from storage.report import build_report
-from storage.reviews import ViolationFilter, find_violations, set_review
+from maskwatch.app.cli import main
+from maskwatch.app.evaluation.replay import replay_clip
+from maskwatch.app.evaluation.truth import load_truth, visits
+from maskwatch.inference.analyzer import FaceAnalyzer
+from maskwatch.storage.db import create_db_engine, upgrade
+from maskwatch.storage.models import iso_utc
+from maskwatch.storage.report import build_report
+from maskwatch.storage.reviews import ViolationFilter, find_violations, set_review
 from tests.console import bearer, console_settings, running_console
 from tests.test_compliance_agree import shown
 from tests.test_console_api import login

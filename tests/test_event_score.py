@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from maskwatch.event_replay import ClipRun, RecordedViolation, TrackedFace
-from maskwatch.event_score import score_clip
-from maskwatch.event_truth import ClipTruth, TruthError, load_truth, visits
+from maskwatch.app.evaluation.replay import ClipRun, RecordedViolation, TrackedFace
+from maskwatch.app.evaluation.score import score_clip
+from maskwatch.app.evaluation.truth import ClipTruth, TruthError, load_truth, visits
 
 
 def person(pid: str, x: float, start: float, end: float, label: str = "without_mask", **extra: object) -> dict:

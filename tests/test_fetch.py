@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from inference.fetch import YUNET, FetchError, ModelFile, fetch_model
-from maskwatch.cli import main
+from maskwatch.app.cli import main
+from maskwatch.inference.fetch import YUNET, FetchError, ModelFile, fetch_model
 
 
 @pytest.fixture()

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 import cv2
 import pytest
 
-from inference.analyzer import FaceAnalyzer
-from inference.worker import InferenceWorker
+from devtools.demo_media import DEMO_SCENES, render_scene
 from maskwatch.config import Settings, parse_settings
-from maskwatch.demo_media import DEMO_SCENES, render_scene
+from maskwatch.inference.analyzer import FaceAnalyzer
+from maskwatch.inference.worker import InferenceWorker
 from maskwatch.messages import FrameMessage, FrameResult
 from maskwatch.queue import Queue, open_queue
 from maskwatch.streams import DEAD_LETTER, RESULTS, frames_stream

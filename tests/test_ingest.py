@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.reader import CameraReader, StreamEnded
-from ingest.stage import IngestStage
 from maskwatch.config import Settings, parse_settings
+from maskwatch.ingest.reader import CameraReader, StreamEnded
+from maskwatch.ingest.stage import IngestStage
 from maskwatch.messages import CameraHealth, FrameMessage
 from maskwatch.queue import Queue, open_queue
 from maskwatch.streams import HEALTH, frames_stream
@@ -155,7 +155,7 @@ def test_full_queue_drops_oldest_and_counts(rtsp_server, shared: Path) -> None:
 
 
 def test_keyframe_only_decode_samples_keyframes(tmp_path: Path, shared: Path) -> None:
-    from maskwatch.clips import transcode_clip
+    from devtools.clips import transcode_clip
 
     clip = transcode_clip(
         shared / "videos" / "woman-with-mask.mp4", tmp_path / "gop1s.mp4", (640, 360), 25, 1.0, max_seconds=8
@@ -174,8 +174,8 @@ def test_keyframe_only_decode_samples_keyframes(tmp_path: Path, shared: Path) ->
 
 
 def test_auto_decode_switches_to_keyframes_when_they_are_frequent_enough(tmp_path: Path, shared: Path) -> None:
-    from ingest.reader import CameraReader
-    from maskwatch.clips import transcode_clip
+    from devtools.clips import transcode_clip
+    from maskwatch.ingest.reader import CameraReader
 
     clip = transcode_clip(
         shared / "videos" / "woman-with-mask.mp4", tmp_path / "gop1s.mp4", (640, 360), 25, 1.0, max_seconds=8
@@ -196,7 +196,7 @@ def still_then_moving(tmp_path: Path) -> Path:
     """10 fps, 320 x 240: 3 s of a still picture, then a square moving right along y 100-140."""
     import numpy as np
 
-    from maskwatch.demo_media import write_clip
+    from devtools.demo_media import write_clip
 
     def picture(n: int) -> np.ndarray:
         image = np.full((240, 320, 3), 90, np.uint8)
@@ -208,7 +208,7 @@ def still_then_moving(tmp_path: Path) -> Path:
 
 
 def read_gated(clip: Path, **camera: object) -> tuple[list[FrameMessage], "CameraReader"]:
-    from ingest.reader import CameraReader
+    from maskwatch.ingest.reader import CameraReader
 
     cfg = {"id": "m", "name": "M", "url": str(clip), "realtime": False, "sample_fps": 5, "motion": {"keepalive_s": 100}}
     settings = settings_for([{**cfg, **camera}])
@@ -295,7 +295,7 @@ def _audio_only(path: Path) -> Path:
     ids=["missing-file", "text-file", "audio-only", "unknown-host"],
 )
 def test_bad_sources_get_a_precise_reason(tmp_path: Path, make_url: Callable[[Path], str], reason: str) -> None:
-    from ingest.reader import CameraReader, SourceError
+    from maskwatch.ingest.reader import CameraReader, SourceError
 
     settings = settings_for([{"id": "c", "name": "C", "url": make_url(tmp_path)}])
     with pytest.raises(SourceError) as err:
@@ -305,8 +305,8 @@ def test_bad_sources_get_a_precise_reason(tmp_path: Path, make_url: Callable[[Pa
 
 
 def test_auto_decode_skips_frames_nothing_refers_to(tmp_path: Path, shared: Path) -> None:
-    from ingest.reader import CameraReader
-    from maskwatch.clips import transcode_clip
+    from devtools.clips import transcode_clip
+    from maskwatch.ingest.reader import CameraReader
 
     # x264's default GOP has B-frames, as many cameras' streams do; keyframes every 4 s stay rarer
     # than the sampling, so `auto` decodes every reference frame but skips the B-frames.
@@ -326,8 +326,8 @@ def test_auto_decode_skips_frames_nothing_refers_to(tmp_path: Path, shared: Path
 
 
 def test_auto_decode_skips_the_rest_of_a_gop_after_its_last_sample(tmp_path: Path, shared: Path) -> None:
-    from ingest.reader import CameraReader
-    from maskwatch.clips import transcode_clip
+    from devtools.clips import transcode_clip
+    from maskwatch.ingest.reader import CameraReader
 
     # Keyframes every 2 s, a sample every 1 s: once the keyframe interval is known (two intervals),
     # the frames between the mid-GOP sample and the next keyframe are never decoded.
@@ -385,12 +385,12 @@ def test_auto_decode_skips_every_b_frame_only_where_no_p_frame_refers_to_one(
     decoded_at_most: int,
     reason: str,
 ) -> None:
-    from maskwatch.clips import transcode_clip
+    from devtools.clips import transcode_clip
 
     source = shared / "videos" / "four-people-putting-on-masks.mp4"
     clip = transcode_clip(source, tmp_path / "b.mp4", (640, 360), 25, 2.0, 12, preset=preset)
     every, frames = _read_all(clip, "all", 25)
-    with caplog.at_level("INFO", logger="ingest.reader"):
+    with caplog.at_level("INFO", logger="maskwatch.ingest.reader"):
         auto, samples = _read_all(clip, "auto", 1)
     assert auto.skip_mode == skip_mode, caplog.text
     assert ("skipping all B-frames" in caplog.text) == (skip_mode == "BIDIR") and reason in caplog.text
@@ -403,7 +403,7 @@ def test_auto_decode_skips_every_b_frame_only_where_no_p_frame_refers_to_one(
 
 
 def test_b_frame_check_runs_on_rtsp_streams(rtsp_server, tmp_path: Path, shared: Path) -> None:
-    from maskwatch.clips import transcode_clip
+    from devtools.clips import transcode_clip
 
     source = shared / "videos" / "four-people-putting-on-masks.mp4"
     clip = transcode_clip(source, tmp_path / "b.mp4", (640, 360), 25, 2.0, 12)
@@ -422,7 +422,7 @@ def test_b_frame_check_runs_on_rtsp_streams(rtsp_server, tmp_path: Path, shared:
 
 
 def test_b_frame_checks_take_turns_and_give_their_slot_back(tmp_path: Path, shared: Path) -> None:
-    from maskwatch.clips import transcode_clip
+    from devtools.clips import transcode_clip
 
     source = shared / "videos" / "four-people-putting-on-masks.mp4"
     clip = transcode_clip(source, tmp_path / "b.mp4", (640, 360), 25, 2.0, 12)

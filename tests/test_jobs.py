@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.db import create_db_engine, upgrade
-from storage.jobs import apply_retention, compliance_report
-from storage.models import Camera, EvaluationCount, OutboxAlert, Violation
-from storage.reviews import set_review
+from maskwatch.storage.db import create_db_engine, upgrade
+from maskwatch.storage.jobs import apply_retention, compliance_report
+from maskwatch.storage.models import Camera, EvaluationCount, OutboxAlert, Violation
+from maskwatch.storage.reviews import set_review
 from tests.factories import outbox_alert, violation
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.timezone.utc)
@@ -59,7 +59,7 @@ def test_compliance_report_over_the_last_day(
         s.flush()
         dismissed = late[1].id
     set_review(engine, dismissed, "rita", "false_positive")
-    with caplog.at_level(logging.INFO, logger="storage.jobs"):
+    with caplog.at_level(logging.INFO, logger="maskwatch.storage.jobs"):
         (row,) = compliance_report(engine, hours=24, now=NOW)
     # t2 (a day old) and one late violation count; the dismissed one and those 100 days old do not.
     assert row == {"camera_id": "c", "people": 8, "violations": 2, "false_positives": 1, "compliance": 0.75}

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from maskwatch.cli_bench import is_live, most_live, ramp
-from maskwatch.loadbench import BENCH_GOP_S, _quantile, camera_phases
+from devtools.bench.loadbench import BENCH_GOP_S, _quantile, camera_phases
+from devtools.bench.pipeline_cli import is_live, most_live, ramp
 
 
 def test_quantiles_interpolate_inside_the_bucket() -> None:
@@ -27,8 +27,8 @@ def test_quantiles_interpolate_inside_the_bucket() -> None:
 @pytest.mark.shared
 @pytest.mark.slow
 def test_one_camera_through_the_whole_pipeline(shared: Path, redis_url: str, tmp_path: Path) -> None:
+    from devtools.bench.loadbench import bench_clip, measure
     from maskwatch.config import parse_settings
-    from maskwatch.loadbench import bench_clip, measure
 
     model = shared / "weights" / "face_detection_yunet_2023mar.onnx"
     settings = parse_settings(
@@ -50,8 +50,8 @@ def test_one_camera_through_the_whole_pipeline(shared: Path, redis_url: str, tmp
 @pytest.mark.shared
 @pytest.mark.slow
 def test_the_naive_baseline_runs_on_the_same_streams(shared: Path, tmp_path: Path) -> None:
+    from devtools.bench.loadbench import bench_clip, measure_baseline
     from maskwatch.config import parse_settings
-    from maskwatch.loadbench import bench_clip, measure_baseline
 
     model = shared / "weights" / "face_detection_yunet_2023mar.onnx"
     settings = parse_settings({"analyzer": {"detector": {"backend": "yunet", "model_path": str(model)}}})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from maskwatch.machine import describe_cpu
+from devtools.machine import describe_cpu
 
 ZEN3 = """processor\t: 0
 vendor_id\t: AuthenticAMD

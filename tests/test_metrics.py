@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from inference.metrics import ImageBoxes, average_precision, class_ap, match_greedy
 from maskwatch.boxes import iou_matrix, nms, square_crop_box
+from maskwatch.inference.metrics import ImageBoxes, average_precision, class_ap, match_greedy
 
 E = np.zeros((0, 4))
 

@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
+from devtools.demo_media import DEMO_SCENES, render_scene
 from maskwatch.config import Settings, parse_settings
-from maskwatch.demo_media import DEMO_SCENES, render_scene
 from maskwatch.messages import CameraHealth, FaceObservation, FrameMessage, FrameResult
 from maskwatch.queue import open_queue
+from maskwatch.storage.models import Camera, EvaluationCount, OutboxAlert, Violation
+from maskwatch.storage.record.stage import RecorderStage
 from maskwatch.streams import HEALTH, RESULTS
-from storage.models import Camera, EvaluationCount, OutboxAlert, Violation
-from storage.stage import RecorderStage
 
 JPEG = cv2.imencode(".jpg", render_scene(DEMO_SCENES["entrance"]))[1].tobytes()
 MASKED = FaceObservation((565.0, 185.0, 715.0, 335.0), "with_mask", 0.9, 0.95, {"with_mask": 0.95})

@@ -1,7 +1,7 @@
 """Results of parallel workers put back in frame order per camera before tracking."""
 
 from maskwatch.messages import FrameMessage, FrameResult
-from storage.reorder import Reorderer
+from maskwatch.storage.record.reorder import Reorderer
 
 
 def result(camera: str, seq: int, captured: float | None = None) -> FrameResult:

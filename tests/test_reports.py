@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts.channels import email_message
-from maskwatch.cli import main
+from maskwatch.alerts.channels import email_message
+from maskwatch.app.cli import main
 from maskwatch.config import EmailConfig, Settings
-from storage.db import create_db_engine
-from storage.jobs import apply_retention, queue_daily_report
-from storage.models import OutboxAlert, Violation
-from storage.reviews import set_review
+from maskwatch.storage.db import create_db_engine
+from maskwatch.storage.jobs import apply_retention, queue_daily_report
+from maskwatch.storage.models import OutboxAlert, Violation
+from maskwatch.storage.reviews import set_review
 from tests.console import console_settings, seed
 
 
@@ -111,8 +111,8 @@ def test_export_dataset_for_retraining(database_url: str, tmp_path: Path) -> Non
         "with_mask": ["cam-1-3.jpg"],
     }
     from maskwatch.labels import CLASSES
-    from training.config import SourceConfig
-    from training.sources import CropSet, read_folders
+    from maskwatch.training.config import SourceConfig
+    from maskwatch.training.sources import CropSet, read_folders
 
     crops = CropSet()
     read_folders(SourceConfig(kind="folders", path=out), 64, crops)  # the reader `maskwatch train` uses

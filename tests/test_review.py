@@ -8,11 +8,11 @@ import pytest
 import yaml
 from sqlalchemy.orm import Session
 
-from maskwatch.cli import main
+from maskwatch.app.cli import main
 from maskwatch.errors import MaskwatchError
-from storage.db import create_db_engine, upgrade
-from storage.models import Camera, DeliveryAttempt
-from storage.review import parse_since
+from maskwatch.storage.db import create_db_engine, upgrade
+from maskwatch.storage.models import Camera, DeliveryAttempt
+from maskwatch.storage.review import parse_since
 from tests.factories import outbox_alert, violation
 
 NOW = dt.datetime.now(dt.timezone.utc)

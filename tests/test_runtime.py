@@ -9,10 +9,10 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from devtools.demo_media import write_demo_clip
+from maskwatch.app.runtime import Runtime
 from maskwatch.config import parse_settings
-from maskwatch.demo_media import write_demo_clip
 from maskwatch.messages import FrameMessage
-from maskwatch.runtime import Runtime
 from maskwatch.streams import frames_stream
 
 
@@ -90,9 +90,9 @@ def test_json_logs_carry_the_camera_as_a_field(capsys: pytest.CaptureFixture[str
 
     setup_logging(LoggingConfig(format="json"))
     try:
-        logging.getLogger("ingest.watchdog").warning("camera %s: offline", "gate-2", extra=camera("gate-2"))
+        logging.getLogger("maskwatch.ingest.watchdog").warning("camera %s: offline", "gate-2", extra=camera("gate-2"))
         line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
     finally:
         setup_logging()
     assert line["message"] == "camera gate-2: offline" and line["camera_id"] == "gate-2"
-    assert line["level"] == "WARNING" and line["logger"] == "ingest.watchdog" and "time" in line
+    assert line["level"] == "WARNING" and line["logger"] == "maskwatch.ingest.watchdog" and "time" in line

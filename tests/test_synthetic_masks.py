@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from training.synthetic_masks import Landmarks, mask_polygon, paint_mask
+from maskwatch.training.synthetic_masks import Landmarks, mask_polygon, paint_mask
 
 
 def face(roll_deg: float = 0.0, centre: tuple[float, float] = (100.0, 100.0)) -> Landmarks:
@@ -59,8 +59,8 @@ def test_painting_changes_only_the_lower_face() -> None:
 
 @pytest.mark.shared
 def test_synthetic_source_gives_each_face_both_masks(shared: Path) -> None:
-    from training.config import SourceConfig
-    from training.sources import CropSet, read_synthetic
+    from maskwatch.training.config import SourceConfig
+    from maskwatch.training.sources import CropSet, read_synthetic
 
     folder = shared / "datasets" / "face-crops-chandrikadeb7" / "without_mask"
     out = CropSet()

@@ -7,7 +7,13 @@ import pytest
 
 from maskwatch import appearance
 from maskwatch.messages import FaceObservation, FrameMessage
-from storage.tracking import CameraTracker, PersonEvaluated, TrackEvent, TrackingSettings, ViolationConfirmed
+from maskwatch.storage.record.tracking import (
+    CameraTracker,
+    PersonEvaluated,
+    TrackEvent,
+    TrackingSettings,
+    ViolationConfirmed,
+)
 
 SETTINGS = TrackingSettings(confirm_k=3, confirm_m=5, max_age_s=2.0, reentry_s=10.0, min_face_size=24, count_after=1)
 REGIONS = 2

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 if TYPE_CHECKING:
-    from training.config import TrainConfig
+    from maskwatch.training.config import TrainConfig
 
 pytestmark = [pytest.mark.training, pytest.mark.shared, pytest.mark.slow]
 
@@ -21,7 +21,7 @@ def tf_available() -> None:
 
 def tiny_config(shared: Path, out_dir: Path, **fields: object) -> "TrainConfig":
     """One short epoch of each phase on alpha 0.35."""
-    from training.config import TrainConfig
+    from maskwatch.training.config import TrainConfig
 
     return TrainConfig.model_validate(
         {
@@ -37,9 +37,9 @@ def tiny_config(shared: Path, out_dir: Path, **fields: object) -> "TrainConfig":
 
 
 def test_tiny_training_run(tf_available: None, shared: Path, tmp_path: Path) -> None:
-    from inference.classifier import MaskClassifier
-    from inference.crops import crop_face
-    from training.train import run_training
+    from maskwatch.inference.classifier import MaskClassifier
+    from maskwatch.inference.crops import crop_face
+    from maskwatch.training.train import run_training
 
     ds = shared / "datasets"
     config = tiny_config(
@@ -79,8 +79,8 @@ def test_tiny_training_run(tf_available: None, shared: Path, tmp_path: Path) -> 
     # runtime's own preprocessing (measured: within 5e-6; with the channels swapped, 0.33 apart).
     import keras
 
-    from maskwatch.demo_media import DEMO_SCENES, render_scene
-    from training.export import export_tflite, tflite_agreement
+    from devtools.demo_media import DEMO_SCENES, render_scene
+    from maskwatch.training.export import export_tflite, tflite_agreement
 
     crops = np.stack(
         [
@@ -101,8 +101,8 @@ def test_tiny_training_run(tf_available: None, shared: Path, tmp_path: Path) -> 
 
 
 def test_bad_sources_fail_clearly(tf_available: None, tmp_path: Path) -> None:
-    from training.config import TrainConfig
-    from training.sources import DataError, load_sources
+    from maskwatch.training.config import TrainConfig
+    from maskwatch.training.sources import DataError, load_sources
 
     (tmp_path / "crops").mkdir()
     config = TrainConfig.model_validate({"sources": [{"kind": "folders", "path": tmp_path / "crops"}]})
@@ -128,8 +128,8 @@ def test_bad_sources_fail_clearly(tf_available: None, tmp_path: Path) -> None:
 def test_soup_averages_its_members(tf_available: None, shared: Path, tmp_path: Path) -> None:
     import keras
 
-    from inference.classifier import MaskClassifier
-    from training.train import run_training
+    from maskwatch.inference.classifier import MaskClassifier
+    from maskwatch.training.train import run_training
 
     config = tiny_config(
         shared,

@@ -13,8 +13,8 @@ import pytest
 from devtools.walkthrough.build import build_set
 from devtools.walkthrough.render import FPS
 from devtools.walkthrough.screen import MATCH_IOU, Screener
+from maskwatch.app.evaluation.truth import load_truth
 from maskwatch.boxes import iou_matrix
-from maskwatch.event_truth import load_truth
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 

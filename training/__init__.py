@@ -1,0 +1,1 @@
+"""Training: the mask classifier (MobileNetV2 transfer learning), its data sources and its export to LiteRT."""

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from inference.classifier import MaskClassifier
+from maskwatch.inference.classifier import MaskClassifier
 
 
 def export_tflite(model: keras.Model, path: Path, quantization: str, representative: np.ndarray) -> Path:

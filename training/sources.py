@@ -1,6 +1,6 @@
 """Readers that turn labelled data sets into classifier face crops.
 
-Every crop goes through `inference.crops.crop_face`, so training sees what inference sees.
+Every crop goes through `maskwatch.inference.crops.crop_face`, so training sees what inference sees.
 Each crop carries a group id (its source image): the train/validation split is by group, so
 faces from one photo never sit on both sides.
 """
@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from inference.crops import crop_face
-from inference.detector import FaceDetector
-from inference.metrics import match_greedy
 from maskwatch.errors import MaskwatchError
 from maskwatch.images import ImageError, expand_paths, read_bgr
+from maskwatch.inference.crops import crop_face
+from maskwatch.inference.detector import FaceDetector
+from maskwatch.inference.metrics import match_greedy
 from maskwatch.labels import CLASSES, canonical_label
+from maskwatch.training.config import SourceConfig, TrainConfig
 from maskwatch.voc import read_dataset, read_split
-from training.config import SourceConfig, TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ def load_sources(config: TrainConfig) -> CropSet:
 def read_synthetic(src: SourceConfig, size: int, seed: int, out: CropSet) -> None:
     """Unmasked faces, each twice: with a mask painted over the nose (`with_mask`) and below the
     nose or on the chin (`mask_incorrect`). Cropped as a `folders` source crops its images."""
-    from training.synthetic_masks import LABEL_OF, LandmarkFinder, Placement, paint_mask
+    from maskwatch.training.synthetic_masks import LABEL_OF, LandmarkFinder, Placement, paint_mask
 
     if not src.path.is_dir():
         raise DataError(f"{src.path}: no such folder")

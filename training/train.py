@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from maskwatch.labels import CLASSES
-from training.config import TrainConfig
-from training.sources import CropSet, DataError, load_sources
+from maskwatch.training.config import TrainConfig
+from maskwatch.training.sources import CropSet, DataError, load_sources
 
 if TYPE_CHECKING:
     import keras
@@ -75,10 +75,16 @@ def run_training(config: TrainConfig, command: str | None = None) -> TrainResult
     import keras
     import tensorflow as tf
 
-    from training.augment import augment
-    from training.export import export_tflite, tflite_agreement
-    from training.model import build_model
-    from training.report import classification_metrics, plot_confusion, plot_history, write_json, write_model_card
+    from maskwatch.training.augment import augment
+    from maskwatch.training.export import export_tflite, tflite_agreement
+    from maskwatch.training.model import build_model
+    from maskwatch.training.report import (
+        classification_metrics,
+        plot_confusion,
+        plot_history,
+        write_json,
+        write_model_card,
+    )
 
     keras.utils.set_random_seed(config.seed)
     crops = _load_crops(config)

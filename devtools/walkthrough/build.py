@@ -17,7 +17,7 @@ from devtools.walkthrough import scenarios_long as sl
 from devtools.walkthrough.motion import HEIGHT, WIDTH, Scene
 from devtools.walkthrough.people import Pool
 from devtools.walkthrough.render import FPS, render_scene
-from maskwatch.event_truth import load_truth
+from maskwatch.app.evaluation.truth import load_truth
 
 SCENARIOS: dict[str, Callable[..., Scene]] = {
     "counter": sc.counter,

@@ -10,7 +10,7 @@ analyzer settings), shown the cut-out alone at its source size on a plain grey m
 exactly one face, overlapping the face box with IoU >= 0.3, and gives it the truth label. A
 person the analyzer misreads even in isolation would turn a classifier error into a tracking
 error in the evaluation. People whose mask goes on or comes off in view are unmasked cut-outs
-whose drawn mask (`maskwatch.demo_media.draw_mask`) passes the same check. Backgrounds are ILC
+whose drawn mask (`devtools.demo_media.draw_mask`) passes the same check. Backgrounds are ILC
 train photos with their faces painted out, rejected if the detector still finds a face scoring
 >= 0.5 on them. The truth therefore holds only faces the analyzer can read at source size;
 what it misses at clip size, in motion, under H.264, is what the evaluation measures.
@@ -31,10 +31,10 @@ from typing import Any
 
 import numpy as np
 
+from devtools.demo_media import draw_mask
 from devtools.walkthrough import sources as src
 from devtools.walkthrough.cutouts import Cutout
 from devtools.walkthrough.screen import BACKGROUND_MAX_SCORE, DETECTOR, Screener, cutout_for, xywh
-from maskwatch.demo_media import draw_mask
 from maskwatch.errors import MaskwatchError
 from maskwatch.labels import MASK_INCORRECT, WITH_MASK, WITHOUT_MASK
 

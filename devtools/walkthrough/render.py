@@ -16,11 +16,11 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from devtools.demo_media import write_clip
 from devtools.walkthrough.cutouts import Box
 from devtools.walkthrough.motion import HEIGHT, WIDTH, Scene
 from devtools.walkthrough.people import Pool
-from maskwatch.demo_media import write_clip
-from maskwatch.event_truth import ClipTruth
+from maskwatch.app.evaluation.truth import ClipTruth
 
 FPS = 10
 # A face is in the truth while at least half of its box is inside the frame: detectors find faces

@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
+from devtools.demo_media import draw_mask
 from devtools.walkthrough.cutouts import Box, Cutout, face_with_torso, head_and_shoulders, on_plain
 from devtools.walkthrough.sources import CDEB, MIN_FACE, RMFD, YUNET, Candidate, read_image
 from maskwatch.boxes import iou_matrix
-from maskwatch.demo_media import draw_mask
 
 MATCH_IOU = 0.3
 BACKGROUND_MAX_SCORE = 0.5
@@ -52,8 +52,8 @@ class Screener:
     @property
     def analyzer(self) -> Any:
         if self._analyzer is None:
-            from inference.analyzer import FaceAnalyzer
             from maskwatch.config import DetectorConfig, Settings
+            from maskwatch.inference.analyzer import FaceAnalyzer
 
             defaults = Settings().analyzer
             detector = DetectorConfig(backend="yunet", model_path=self.shared / YUNET)
@@ -138,8 +138,8 @@ class _DefaultDetector:
     """The product's default detector, at its own threshold and at a low one (0.3)."""
 
     def __init__(self) -> None:
-        from inference.detector import FaceDetector
         from maskwatch.config import Settings
+        from maskwatch.inference.detector import FaceDetector
 
         config = Settings().analyzer.detector
         self.normal = FaceDetector(config)

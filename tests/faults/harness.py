@@ -16,7 +16,7 @@ import yaml
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from storage.models import Camera, CameraStatusEvent, EvaluationCount, OutboxAlert, Violation
+from maskwatch.storage.models import Camera, CameraStatusEvent, EvaluationCount, OutboxAlert, Violation
 
 REPO = Path(__file__).resolve().parents[2]
 

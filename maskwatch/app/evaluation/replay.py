@@ -18,16 +18,16 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from inference.analyzer import FaceAnalyzer
-from inference.worker import decode_frame
-from ingest.reader import CameraReader, StreamEnded
 from maskwatch.areas import CameraAreas
 from maskwatch.config import AreaConfig, CameraConfig, Settings
+from maskwatch.inference.analyzer import FaceAnalyzer
+from maskwatch.inference.worker import decode_frame
+from maskwatch.ingest.reader import CameraReader, StreamEnded
 from maskwatch.messages import FaceObservation, FrameMessage, FrameResult
-from storage.models import Violation
-from storage.recorder import Recorder
-from storage.reviews import compliance_stats
-from storage.snapshots import SnapshotStore
+from maskwatch.storage.models import Violation
+from maskwatch.storage.record.recorder import Recorder
+from maskwatch.storage.reviews import compliance_stats
+from maskwatch.storage.snapshots import SnapshotStore
 
 BATCH = 8
 

@@ -4,7 +4,7 @@ decoding every frame, the face detector on each sampled frame, and Keras `model.
 each face with MobileNetV2-1.0 at 224x224. Implemented faithfully, not crippled: same
 detector, same sampling; only the parts the scripts do differently differ.
 
-Run as `python -m maskwatch.baseline URL SAMPLE_FPS SECONDS DETECTOR_JSON`; prints one JSON line.
+Run as `python -m devtools.bench.baseline URL SAMPLE_FPS SECONDS DETECTOR_JSON`; prints one JSON line.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ def keras_classifier() -> Any:
 
 
 def run(url: str, sample_fps: float, seconds: float, detector_cfg: dict) -> dict[str, float]:
-    from inference.detector import FaceDetector
     from maskwatch.config import DetectorConfig
+    from maskwatch.inference.detector import FaceDetector
 
     detector = FaceDetector(DetectorConfig.model_validate(detector_cfg))
     model = keras_classifier()

@@ -19,8 +19,8 @@ from pathlib import Path
 import redis
 import yaml
 
-from ingest.reader import CameraReader, StreamEnded
 from maskwatch.config import CameraConfig, IngestConfig, Settings
+from maskwatch.ingest.reader import CameraReader, StreamEnded
 from maskwatch.messages import FrameMessage
 from maskwatch.queue import open_queue
 from maskwatch.streams import RESULTS, frames_stream

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
 from maskwatch.config import Settings
-from storage.web.auth import Auth, Principal
+from maskwatch.console.auth import Auth, Principal
 
 HERE = Path(__file__).resolve().parent
 
@@ -46,7 +46,7 @@ def console(request: Request) -> Console:
 
 
 def create_app(settings: Settings, engine: Engine) -> FastAPI:
-    from storage.web import api, pages
+    from maskwatch.console import api, pages
 
     console = Console(settings, engine)
     app = FastAPI(

@@ -1,6 +1,6 @@
 """Per-camera face tracking: one person is one track, and at most one violation per visit.
 
-Each track predicts where its face will be (storage.motion, a Kalman filter), and remembers how
+Each track predicts where its face will be (maskwatch.storage.record.motion, a Kalman filter), and remembers how
 the person looks (maskwatch.appearance). A face joins the track whose prediction it fits and
 whose look it shares, by an optimal assignment over the frame's faces; a face that looks like
 nobody nearby is a new person, even at the very spot where the last one stood. A track unseen
@@ -29,7 +29,7 @@ from maskwatch import appearance
 from maskwatch.boxes import iou_matrix
 from maskwatch.labels import CLASSES, VIOLATIONS
 from maskwatch.messages import FaceObservation, FrameMessage
-from storage.motion import GATE, FaceMotion
+from maskwatch.storage.record.motion import GATE, FaceMotion
 
 _NO = 1e6  # an assignment cost that rules a pair out
 #: However often a camera is sampled, a face gone for less than this is a detection that failed

@@ -9,9 +9,9 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from inference.analyzer import FaceAnalyzer
-from inference.classifier import MaskClassifier
 from maskwatch.config import AnalyzerConfig
+from maskwatch.inference.analyzer import FaceAnalyzer
+from maskwatch.inference.classifier import MaskClassifier
 
 
 def _time_ms(fn: Callable[[], object], repeats: int) -> float:

@@ -6,14 +6,14 @@ import threading
 from collections import Counter
 from pathlib import Path
 
+from devtools.demo_media import DEMO_CLIP_ACTORS, DEMO_CLIP_VIOLATIONS, write_demo_clip
+from maskwatch.app.runtime import Runtime
 from maskwatch.config import Settings
-from maskwatch.demo_media import DEMO_CLIP_ACTORS, DEMO_CLIP_VIOLATIONS, write_demo_clip
-from maskwatch.runtime import Runtime
 
 
 def run_demo(settings: Settings, config_path: Path) -> int:
-    from storage.db import create_db_engine
-    from storage.review import list_events
+    from maskwatch.storage.db import create_db_engine
+    from maskwatch.storage.review import list_events
 
     clip = Path(settings.cameras[0].url)
     print(

@@ -10,9 +10,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from maskwatch.console.app import console
+from maskwatch.console.auth import Principal, check_csrf
 from maskwatch.labels import CLASSES
-from storage.models import Camera, iso_utc, violation_json
-from storage.reviews import (
+from maskwatch.storage.models import Camera, iso_utc, violation_json
+from maskwatch.storage.reviews import (
     REVIEW_STATES,
     ReviewError,
     ViolationFilter,
@@ -21,8 +23,6 @@ from storage.reviews import (
     get_violation,
     set_review,
 )
-from storage.web.app import console
-from storage.web.auth import Principal, check_csrf
 
 router = APIRouter(tags=["maskwatch"])
 

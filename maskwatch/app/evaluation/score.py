@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from maskwatch.app.evaluation.replay import ClipRun
+from maskwatch.app.evaluation.truth import ClipTruth, Visit, count_only_violator, visits
 from maskwatch.boxes import iou_matrix
 from maskwatch.errors import MaskwatchError
-from maskwatch.event_replay import ClipRun
-from maskwatch.event_truth import ClipTruth, Visit, count_only_violator, visits
 
 MAX_DISTANCE = 0.7  # 1 - IoU: a face box within IoU 0.3 of the truth's is that person's
 

@@ -15,8 +15,8 @@ from maskwatch.config import ConfigError, load_settings
 def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from storage.db import create_db_engine, upgrade
-    from storage.web.app import create_app
+    from maskwatch.console.app import create_app
+    from maskwatch.storage.db import create_db_engine, upgrade
 
     settings = load_settings(args.config)
     if not settings.web.users and not settings.web.api_tokens:
@@ -34,7 +34,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_hash_password(_args: argparse.Namespace) -> int:
-    from storage.web.auth import hash_password
+    from maskwatch.console.auth import hash_password
 
     if sys.stdin.isatty():
         password = getpass.getpass("Password: ")
@@ -51,9 +51,9 @@ def _cmd_hash_password(_args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from storage.db import create_db_engine, upgrade
-    from storage.report import build_report, render_report
-    from storage.review import parse_since
+    from maskwatch.storage.db import create_db_engine, upgrade
+    from maskwatch.storage.report import build_report, render_report
+    from maskwatch.storage.review import parse_since
 
     settings = load_settings(args.config)
     engine = create_db_engine(settings.database.url)
@@ -70,8 +70,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_export_dataset(args: argparse.Namespace) -> int:
-    from storage.db import create_db_engine, upgrade
-    from storage.export import export_reviewed
+    from maskwatch.storage.db import create_db_engine, upgrade
+    from maskwatch.storage.export import export_reviewed
 
     settings = load_settings(args.config)
     engine = create_db_engine(settings.database.url)

@@ -13,9 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from maskwatch.config import Settings
-from storage.cameras import coverage_gaps
-from storage.models import Camera, CameraStatusEvent, Violation, utcnow
-from storage.reviews import (
+from maskwatch.console.app import console
+from maskwatch.console.auth import Principal, check_csrf, csrf_token
+from maskwatch.storage.cameras import coverage_gaps
+from maskwatch.storage.models import Camera, CameraStatusEvent, Violation, utcnow
+from maskwatch.storage.reviews import (
     Bucket,
     ReviewError,
     ViolationFilter,
@@ -24,8 +26,6 @@ from storage.reviews import (
     get_violation,
     set_review,
 )
-from storage.web.app import console
-from storage.web.auth import Principal, check_csrf, csrf_token
 
 router = APIRouter(include_in_schema=False)
 LABELS = {"without_mask": "No mask", "mask_incorrect": "Mask worn wrong", "with_mask": "Mask on"}

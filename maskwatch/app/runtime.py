@@ -26,7 +26,7 @@ from maskwatch.queue import Queue, open_queue
 from maskwatch.streams import RESULTS
 
 if TYPE_CHECKING:
-    from ingest.stage import IngestStage
+    from maskwatch.ingest.stage import IngestStage
 
 log = logging.getLogger(__name__)
 
@@ -103,25 +103,25 @@ class Runtime:
     def _build(self, name: str) -> tuple[Callable[[threading.Event], None], Callable[[], bool]]:
         """The stage's loop, and how to tell that its input queue is empty."""
         if name == "ingest":
-            from ingest.stage import IngestStage
+            from maskwatch.ingest.stage import IngestStage
 
             self.ingest = IngestStage(self.settings, self.queue)
             self._reconfigure.append(self.ingest.apply)
             return self.ingest.run, lambda: True
         if name == "infer":
-            from inference.worker import InferenceWorker
+            from maskwatch.inference.worker import InferenceWorker
 
             worker = InferenceWorker(self.settings, self.queue)
             self._reconfigure.append(worker.reconfigure)
             return worker.run, lambda: all(self.queue.backlog(s) == 0 for s in worker.streams)
         if name == "record":
-            from storage.stage import RecorderStage
+            from maskwatch.storage.record.stage import RecorderStage
 
             recorder = RecorderStage(self.settings, self.queue)
             self._reconfigure.append(recorder.reconfigure)
             return recorder.run, lambda: self.queue.backlog(RESULTS) == 0
-        from alerts.dispatcher import Dispatcher
-        from storage.db import create_db_engine, upgrade
+        from maskwatch.alerts.dispatcher import Dispatcher
+        from maskwatch.storage.db import create_db_engine, upgrade
 
         engine = create_db_engine(self.settings.database.url)
         upgrade(engine)
@@ -154,7 +154,7 @@ class Runtime:
         from sqlalchemy import text
         from sqlalchemy.exc import SQLAlchemyError
 
-        from storage.db import create_db_engine
+        from maskwatch.storage.db import create_db_engine
 
         if self._engine is None:
             self._engine = create_db_engine(self.settings.database.url)

@@ -20,11 +20,17 @@ from sqlalchemy.orm import Session
 from maskwatch.config import Settings, TrackingConfig
 from maskwatch.messages import CameraHealth, FrameResult
 from maskwatch.redact import redact_url
-from storage.cameras import CameraStatus
-from storage.models import Camera, EvaluationCount, Violation, violation_json
-from storage.outbox import alert_channels, enqueue
-from storage.snapshots import SnapshotStore
-from storage.tracking import CameraTracker, PersonEvaluated, TrackEvent, TrackingSettings, ViolationConfirmed
+from maskwatch.storage.cameras import CameraStatus
+from maskwatch.storage.models import Camera, EvaluationCount, Violation, violation_json
+from maskwatch.storage.outbox import alert_channels, enqueue
+from maskwatch.storage.record.tracking import (
+    CameraTracker,
+    PersonEvaluated,
+    TrackEvent,
+    TrackingSettings,
+    ViolationConfirmed,
+)
+from maskwatch.storage.snapshots import SnapshotStore
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +159,7 @@ class Recorder:
         return new_ids
 
     def check_cameras(self) -> None:
-        """Silent ingest and outages past their grace period (see storage.cameras)."""
+        """Silent ingest and outages past their grace period (see maskwatch.storage.cameras)."""
         with Session(self._engine) as s, s.begin():
             self.status.check(s)
 

@@ -17,7 +17,7 @@ from maskwatch.messages import FrameMessage
 
 
 def _engine(config: Path) -> Any:
-    from storage.db import create_db_engine, upgrade
+    from maskwatch.storage.db import create_db_engine, upgrade
 
     engine = create_db_engine(load_settings(config).database.url)
     upgrade(engine)
@@ -28,7 +28,7 @@ def _cmd_cameras_status(args: argparse.Namespace) -> int:
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
-    from storage.models import Camera, iso_utc
+    from maskwatch.storage.models import Camera, iso_utc
 
     engine = _engine(args.config)
     with Session(engine) as s:
@@ -58,9 +58,9 @@ def _cmd_cameras_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_cameras_gaps(args: argparse.Namespace) -> int:
-    from storage.cameras import coverage_gaps
-    from storage.models import iso_utc
-    from storage.review import parse_since
+    from maskwatch.storage.cameras import coverage_gaps
+    from maskwatch.storage.models import iso_utc
+    from maskwatch.storage.review import parse_since
 
     engine = _engine(args.config)
     gaps = coverage_gaps(engine, parse_since(args.since), camera_id=args.camera)
@@ -89,7 +89,7 @@ def _cmd_cameras_gaps(args: argparse.Namespace) -> int:
 
 def _grab_frame(camera: CameraConfig, ingest: IngestConfig) -> FrameMessage:
     """The camera's first sampled frame, read as the ingest stage reads it (raises SourceError)."""
-    from ingest.reader import CameraReader, SourceError, StreamEnded
+    from maskwatch.ingest.reader import CameraReader, SourceError, StreamEnded
 
     got: list[FrameMessage] = []
     stop = threading.Event()
@@ -109,12 +109,12 @@ def _grab_frame(camera: CameraConfig, ingest: IngestConfig) -> FrameMessage:
 def _cmd_cameras_preview(args: argparse.Namespace) -> int:
     import cv2
 
-    from inference.analyzer import FaceAnalyzer
-    from inference.areas import search_region
-    from inference.worker import decode_frame
-    from ingest.reader import SourceError
     from maskwatch.annotate import draw_areas, draw_faces
     from maskwatch.areas import CameraAreas
+    from maskwatch.inference.analyzer import FaceAnalyzer
+    from maskwatch.inference.areas import search_region
+    from maskwatch.inference.worker import decode_frame
+    from maskwatch.ingest.reader import SourceError
 
     settings = load_settings(args.config)
     camera = next((c for c in settings.cameras if c.id == args.camera), None)
@@ -148,7 +148,7 @@ def _cmd_cameras_preview(args: argparse.Namespace) -> int:
 
 
 def _cmd_alerts_retry(args: argparse.Namespace) -> int:
-    from alerts.dispatcher import Dispatcher
+    from maskwatch.alerts.dispatcher import Dispatcher
 
     settings = load_settings(args.config)
     engine = _engine(args.config)

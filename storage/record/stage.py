@@ -19,13 +19,13 @@ from maskwatch.config import Settings
 from maskwatch.messages import CameraHealth, FrameResult, MessageError
 from maskwatch.queue import Delivery, Queue, QueueError
 from maskwatch.stages import RETRY_MAX_S, Outage, StaleReclaimer, consumer_name, dead_letter
+from maskwatch.storage.db import create_db_engine, upgrade
+from maskwatch.storage.jobs import start_jobs
+from maskwatch.storage.record.recorder import FrameAnalyzed, Recorder, RecordEvent
+from maskwatch.storage.record.reorder import Reorderer
+from maskwatch.storage.record.tracking import ViolationConfirmed
+from maskwatch.storage.snapshots import SnapshotError, SnapshotStore
 from maskwatch.streams import HEALTH, RECORDER_GROUP, RESULTS
-from storage.db import create_db_engine, upgrade
-from storage.jobs import start_jobs
-from storage.recorder import FrameAnalyzed, Recorder, RecordEvent
-from storage.reorder import Reorderer
-from storage.snapshots import SnapshotError, SnapshotStore
-from storage.tracking import ViolationConfirmed
 
 log = logging.getLogger(__name__)
 

@@ -29,11 +29,11 @@ import redis
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from maskwatch.clips import transcode_clip
+from devtools.clips import transcode_clip
 from maskwatch.config import Settings
 from maskwatch.streams import frames_stream
 
-RTSP_SERVER = Path(__file__).resolve().parent / "rtsp_server.py"
+RTSP_SERVER = Path(__file__).resolve().parent.parent / "rtsp_server.py"
 BENCH_GOP_S = 2.0  # the benchmark stream's keyframe interval
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -314,7 +314,7 @@ class BaselineResult:
 
 
 def measure_baseline(settings: Settings, clip: Path, cameras: int, sample_fps: float, seconds: float) -> BaselineResult:
-    """K naive camera processes (maskwatch.baseline) on the same RTSP streams."""
+    """K naive camera processes (devtools.bench.baseline) on the same RTSP streams."""
     server, port = start_rtsp_server(clip, cameras)
     detector = settings.analyzer.detector.model_dump_json()
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -323,7 +323,7 @@ def measure_baseline(settings: Settings, clip: Path, cameras: int, sample_fps: f
             [
                 sys.executable,
                 "-m",
-                "maskwatch.baseline",
+                "devtools.bench.baseline",
                 f"rtsp://127.0.0.1:{port}/cam{i}",
                 str(sample_fps),
                 str(seconds),

@@ -74,8 +74,8 @@ def most_live(runs: Sequence[_TimedRun], p95_s: float = LIVE_P95_S) -> int:
 def bench_pipeline(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
-    from maskwatch.loadbench import BaselineResult, LoadResult, bench_clip, measure, measure_baseline, table
-    from maskwatch.machine import describe_cpu
+    from devtools.bench.loadbench import BaselineResult, LoadResult, bench_clip, measure, measure_baseline, table
+    from devtools.machine import describe_cpu
 
     settings = settings.model_copy(update={"queue": settings.queue.model_copy(update={"url": args.redis})})
     clip = bench_clip(args.clip, Path("runs/bench"))

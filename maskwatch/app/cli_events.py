@@ -12,7 +12,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from maskwatch.event_truth import ClipTruth, TruthError, load_truth
+from maskwatch.app.evaluation.truth import ClipTruth, TruthError, load_truth
 
 TRUTH_SUFFIXES = (".truth.json", ".truth.yaml", ".truth.yml")
 
@@ -102,10 +102,10 @@ def _print_rates(scores: list[Any], rates: list[float]) -> None:
 
 
 def evaluate_events(settings: Any, paths: list[Path], rates: list[float], out: Path) -> dict[str, Any]:
-    from inference.analyzer import FaceAnalyzer
-    from maskwatch.event_replay import replay_clip
-    from maskwatch.event_score import overall_identity, score_clip
-    from storage.db import create_db_engine, upgrade
+    from maskwatch.app.evaluation.replay import replay_clip
+    from maskwatch.app.evaluation.score import overall_identity, score_clip
+    from maskwatch.inference.analyzer import FaceAnalyzer
+    from maskwatch.storage.db import create_db_engine, upgrade
 
     truths: list[tuple[Path, ClipTruth, Path]] = []
     for path in truth_files(paths):
@@ -115,7 +115,7 @@ def evaluate_events(settings: Any, paths: list[Path], rates: list[float], out: P
         truths.append((path, truth, clip))
     analyzer = FaceAnalyzer(settings.analyzer)
     # Each violation and each clip's end would be logged as the service logs them: the table says it all.
-    for name in ("storage.recorder", "ingest.reader"):
+    for name in ("maskwatch.storage.record.recorder", "maskwatch.ingest.reader"):
         if not logging.getLogger(name).isEnabledFor(logging.DEBUG):
             logging.getLogger(name).setLevel(logging.WARNING)
     scores, accs, names = [], [], []
@@ -139,7 +139,7 @@ def evaluate_events(settings: Any, paths: list[Path], rates: list[float], out: P
         _print_rates(scores, rates)
     out.mkdir(parents=True, exist_ok=True)
     (out / "events.json").write_text(json.dumps(report, indent=2))
-    from maskwatch.event_plot import plot_events
+    from maskwatch.app.evaluation.plot import plot_events
 
     plot_events(clips, out / "events.png")
     print(f"\nwritten: {out / 'events.json'}, {out / 'events.png'}")

@@ -9,8 +9,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ingest.reader import CameraReader, SourceError, StreamEnded
 from maskwatch.config import CameraConfig, IngestConfig, MotionConfig
+from maskwatch.ingest.reader import CameraReader, SourceError, StreamEnded
 from maskwatch.messages import FrameMessage
 
 

@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from maskwatch import cli_events, cli_ops, cli_review
+from maskwatch.app import cli_events, cli_ops, cli_review
 from maskwatch.config import AnalyzerConfig, ConfigError, Settings, load_settings
 from maskwatch.errors import MaskwatchError
 from maskwatch.logs import setup_logging
@@ -32,8 +32,8 @@ def _settings_with_detector(args: argparse.Namespace) -> Settings:
 
 
 def _cmd_detect(args: argparse.Namespace) -> int:
-    from inference.analyzer import FaceAnalyzer
-    from inference.detect_images import detect_images
+    from maskwatch.inference.analyzer import FaceAnalyzer
+    from maskwatch.inference.detect_images import detect_images
 
     settings = _settings_with_detector(args)
     analyzer = FaceAnalyzer(settings.analyzer)
@@ -42,8 +42,8 @@ def _cmd_detect(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from inference.analyzer import FaceAnalyzer
-    from inference.evaluate import evaluate_voc, print_summary
+    from maskwatch.inference.analyzer import FaceAnalyzer
+    from maskwatch.inference.evaluate import evaluate_voc, print_summary
 
     settings = _settings_with_detector(args)
     analyzer = FaceAnalyzer(settings.analyzer)
@@ -53,8 +53,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from inference.calibration import fit_calibration
-    from inference.detector import FaceDetector
+    from maskwatch.inference.calibration import fit_calibration
+    from maskwatch.inference.detector import FaceDetector
     from maskwatch.voc import read_dataset, read_split
 
     settings = _settings_with_detector(args)
@@ -68,11 +68,11 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     try:
-        from training.train import command_line, run_training
+        from maskwatch.training.train import command_line, run_training
     except ModuleNotFoundError as exc:
         log.error("training needs the `train` extra (TensorFlow): pip install 'maskwatch[train]' (%s)", exc)
         return EXIT_USAGE
-    from training.config import load_train_config
+    from maskwatch.training.config import load_train_config
 
     config = load_train_config(args.config)
     result = run_training(config, command=command_line())
@@ -81,7 +81,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_models_fetch(args: argparse.Namespace) -> int:
-    from inference.fetch import YUNET, fetch_model
+    from maskwatch.inference.fetch import YUNET, fetch_model
 
     path = fetch_model(YUNET, args.dest, url=args.url)
     print(path)
@@ -89,7 +89,7 @@ def _cmd_models_fetch(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from maskwatch.demo import run_demo
+    from maskwatch.app.demo import run_demo
 
     settings = load_settings(args.config)
     if len(settings.cameras) != 1:
@@ -101,15 +101,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     import cv2
 
-    from maskwatch.machine import describe_cpu
+    from devtools.machine import describe_cpu
 
     print(f"machine: {describe_cpu()}", flush=True)
     if args.cameras:
-        from maskwatch.cli_bench import bench_pipeline
+        from devtools.bench.pipeline_cli import bench_pipeline
 
         return bench_pipeline(args, _settings_with_detector(args))
     if args.scale_out:
-        from inference.scale_bench import run_scale_bench
+        from devtools.bench.scale import run_scale_bench
 
         settings = _settings_with_detector(args)
         settings = settings.model_copy(update={"queue": settings.queue.model_copy(update={"url": args.redis})})
@@ -118,14 +118,14 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             print(line, flush=True)
         return 0
     if args.ingest:
-        from ingest.bench import run_ingest_bench
+        from devtools.bench.ingest import run_ingest_bench
 
         for line in run_ingest_bench(args.ingest, args.sample_fps, args.seconds):
             print(line, flush=True)
         return 0
 
-    from inference.bench import run_bench
-    from maskwatch.demo_media import DEMO_SCENES, render_scene
+    from devtools.bench.single_core import run_bench
+    from devtools.demo_media import DEMO_SCENES, render_scene
 
     settings = _settings_with_detector(args)
 
@@ -161,7 +161,7 @@ def _cmd_config_check(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     import threading
 
-    from maskwatch.runtime import STAGES, Runtime, install_signal_handlers
+    from maskwatch.app.runtime import STAGES, Runtime, install_signal_handlers
 
     if args.config is None:
         raise ConfigError(f"maskwatch {args.command}: --config FILE is required")
@@ -180,7 +180,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _engine(args: argparse.Namespace):
-    from storage.db import create_db_engine, upgrade
+    from maskwatch.storage.db import create_db_engine, upgrade
 
     engine = create_db_engine(load_settings(args.config).database.url)
     upgrade(engine)
@@ -195,7 +195,7 @@ def _cmd_db_upgrade(args: argparse.Namespace) -> int:
 def _cmd_events_list(args: argparse.Namespace) -> int:
     import json
 
-    from storage.review import list_events, parse_since
+    from maskwatch.storage.review import list_events, parse_since
 
     engine = _engine(args)
     rows = list_events(engine, args.camera, parse_since(args.since) if args.since else None, args.label, args.limit)
@@ -214,7 +214,7 @@ def _cmd_events_list(args: argparse.Namespace) -> int:
 def _cmd_events_show(args: argparse.Namespace) -> int:
     import json
 
-    from storage.review import show_event
+    from maskwatch.storage.review import show_event
 
     print(json.dumps(show_event(_engine(args), args.id), indent=1))
     return 0

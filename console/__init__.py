@@ -1,0 +1,1 @@
+"""The review console: a web UI and JSON API over the violation log, for operators and reviewers."""

@@ -1,0 +1,2 @@
+"""The record stage: tracks people across frames, confirms violations, and writes them with
+camera health to the database."""
