@@ -169,7 +169,10 @@ class Dispatcher:
         log.info("re-queued %d dead-lettered alert(s)", len(rows))
         return len(rows)
 
-    def nothing_due(self) -> bool:
+    def reconfigure(self, settings: Settings) -> None:
+        """Alert channels are not taken over by a reload: they change on a restart."""
+
+    def drained(self) -> bool:
         """No alert is due now (pending alerts may still wait for a later retry)."""
         try:
             with Session(self.engine) as s:

@@ -5,36 +5,26 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from maskwatch.console.app import console
-from maskwatch.console.auth import Principal, check_csrf
+from maskwatch.console.auth import check_csrf
+from maskwatch.console.deps import ApiUser, console
 from maskwatch.labels import CLASSES
+from maskwatch.storage.compliance import compliance_stats
 from maskwatch.storage.models import Camera, iso_utc, violation_json
-from maskwatch.storage.reviews import (
+from maskwatch.storage.violations import (
     REVIEW_STATES,
     ReviewError,
     ViolationFilter,
-    compliance_stats,
     find_violations,
     get_violation,
     set_review,
 )
 
 router = APIRouter(tags=["maskwatch"])
-
-
-def api_user(request: Request) -> Principal:
-    who = console(request).auth.current(request)
-    if who is None:
-        raise HTTPException(status_code=401, detail="log in, or send Authorization: Bearer <token>")
-    return who
-
-
-User = Annotated[Principal, Depends(api_user)]
 
 
 def public(v: Any, camera_name: str) -> dict[str, Any]:
@@ -49,7 +39,7 @@ def public(v: Any, camera_name: str) -> dict[str, Any]:
 @router.get("/violations", summary="Violations, newest first, filtered and paginated")
 def list_violations(
     request: Request,
-    _user: User,
+    _user: ApiUser,
     camera: str | None = None,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
@@ -66,7 +56,7 @@ def list_violations(
 
 
 @router.get("/violations/{violation_id}", summary="One violation with its review history")
-def one_violation(request: Request, _user: User, violation_id: int) -> dict[str, Any]:
+def one_violation(request: Request, _user: ApiUser, violation_id: int) -> dict[str, Any]:
     try:
         v, name, events = get_violation(console(request).engine, violation_id)
     except ReviewError as exc:
@@ -83,7 +73,7 @@ class ReviewIn(BaseModel):
 
 
 @router.post("/violations/{violation_id}/review", summary="Confirm a violation or dismiss it (reviewers)")
-def review(request: Request, user: User, violation_id: int, body: ReviewIn) -> dict[str, Any]:
+def review(request: Request, user: ApiUser, violation_id: int, body: ReviewIn) -> dict[str, Any]:
     if not user.can_review:
         raise HTTPException(status_code=403, detail=f"{user.name} is a viewer; reviewing needs the reviewer role")
     if not request.headers.get("authorization"):  # a browser session: the CSRF header is required
@@ -98,7 +88,7 @@ def review(request: Request, user: User, violation_id: int, body: ReviewIn) -> d
 @router.get("/stats", summary="Compliance per camera and hour or day, with denominators")
 def stats(
     request: Request,
-    _user: User,
+    _user: ApiUser,
     since: dt.datetime,
     until: dt.datetime | None = None,
     camera: str | None = None,
@@ -113,7 +103,7 @@ def stats(
 
 
 @router.get("/cameras", summary="Cameras and their current state")
-def cameras(request: Request, _user: User) -> list[dict[str, Any]]:
+def cameras(request: Request, _user: ApiUser) -> list[dict[str, Any]]:
     with Session(console(request).engine) as s:
         return [
             {

@@ -1,53 +1,21 @@
-"""The console's application object: middleware, templates, and the two routers."""
+"""The console's application object: middleware, static files, and the two routers."""
 
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
 from maskwatch.config import Settings
-from maskwatch.console.auth import Auth, Principal
-
-HERE = Path(__file__).resolve().parent
-
-
-class NotLoggedIn(Exception):
-    """A page was asked for without a session: the browser goes to the login page."""
-
-
-class Console:
-    """What every route needs: settings, the database, auth, templates."""
-
-    def __init__(self, settings: Settings, engine: Engine) -> None:
-        self.settings = settings
-        self.engine = engine
-        self.auth = Auth(settings.web)
-        self.snapshots_root = settings.snapshots.dir.resolve()
-        self.templates = Jinja2Templates(directory=str(HERE / "templates"))
-
-    def page_user(self, request: Request) -> Principal:
-        who = self.auth.current(request)
-        if who is None:
-            raise NotLoggedIn()
-        return who
-
-
-def console(request: Request) -> Console:
-    """The Console of the app serving `request`."""
-    found: Console = request.app.state.console
-    return found
+from maskwatch.console import api, pages
+from maskwatch.console.deps import HERE, Console, NotLoggedIn
 
 
 def create_app(settings: Settings, engine: Engine) -> FastAPI:
-    from maskwatch.console import api, pages
-
     console = Console(settings, engine)
     app = FastAPI(
         title="maskwatch",

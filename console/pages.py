@@ -7,37 +7,23 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from maskwatch.config import Settings
-from maskwatch.console.app import console
 from maskwatch.console.auth import Principal, check_csrf, csrf_token
+from maskwatch.console.deps import PageUser, console
 from maskwatch.storage.cameras import coverage_gaps
+from maskwatch.storage.compliance import Bucket, compliance_stats
 from maskwatch.storage.models import Camera, CameraStatusEvent, Violation, utcnow
-from maskwatch.storage.reviews import (
-    Bucket,
-    ReviewError,
-    ViolationFilter,
-    compliance_stats,
-    find_violations,
-    get_violation,
-    set_review,
-)
+from maskwatch.storage.violations import ReviewError, ViolationFilter, find_violations, get_violation, set_review
 
 router = APIRouter(include_in_schema=False)
 LABELS = {"without_mask": "No mask", "mask_incorrect": "Mask worn wrong", "with_mask": "Mask on"}
 STATES = {"unreviewed": "Unreviewed", "confirmed": "Confirmed", "false_positive": "False positive"}
 LATEST_SNAPSHOT_TRIES = 20  # violations looked at for a camera page's picture
-
-
-def page_user(request: Request) -> Principal:
-    return console(request).page_user(request)
-
-
-User = Annotated[Principal, Depends(page_user)]
 
 
 def render(request: Request, template: str, user: Principal | None, **context: Any) -> HTMLResponse:
@@ -93,7 +79,7 @@ def home() -> Response:
 @router.get("/violations")
 def violations(
     request: Request,
-    user: User,
+    user: PageUser,
     camera: str = "",
     label: str = "",
     state: str = "",
@@ -127,7 +113,7 @@ def violations(
 
 
 @router.get("/violations/{violation_id}")
-def violation(request: Request, user: User, violation_id: int) -> HTMLResponse:
+def violation(request: Request, user: PageUser, violation_id: int) -> HTMLResponse:
     try:
         v, camera_name, events = get_violation(console(request).engine, violation_id)
     except ReviewError as exc:
@@ -138,7 +124,7 @@ def violation(request: Request, user: User, violation_id: int) -> HTMLResponse:
 @router.post("/violations/{violation_id}/review")
 def review(
     request: Request,
-    user: User,
+    user: PageUser,
     violation_id: int,
     state: Annotated[str, Form()],
     csrf: Annotated[str, Form()],
@@ -155,7 +141,7 @@ def review(
 
 
 @router.get("/violations/{violation_id}/image/{kind}")
-def image(request: Request, _user: User, violation_id: int, kind: str) -> Response:
+def image(request: Request, _user: PageUser, violation_id: int, kind: str) -> Response:
     """Snapshots only through here: the path comes from the database, never from the request."""
     if kind not in ("frame", "crop"):
         raise HTTPException(status_code=404)
@@ -177,14 +163,14 @@ def _servable(root: Path, stored: str) -> Path | None:
 
 
 @router.get("/cameras")
-def cameras(request: Request, user: User) -> HTMLResponse:
+def cameras(request: Request, user: PageUser) -> HTMLResponse:
     with Session(console(request).engine) as s:
         rows = list(s.scalars(select(Camera).order_by(Camera.name)))
     return render(request, "cameras.html", user, cameras=rows)
 
 
 @router.get("/cameras/{camera_id}")
-def camera(request: Request, user: User, camera_id: str, days: int = 7) -> HTMLResponse:
+def camera(request: Request, user: PageUser, camera_id: str, days: int = 7) -> HTMLResponse:
     c = console(request)
     with Session(c.engine) as s:
         cam = s.get(Camera, camera_id)
@@ -237,7 +223,7 @@ def _areas_outlines(settings: Settings, camera_id: str) -> dict[str, list[str]] 
 
 
 @router.get("/dashboard")
-def dashboard(request: Request, user: User, days: int = 7, camera: str = "", bucket: str = "day") -> HTMLResponse:
+def dashboard(request: Request, user: PageUser, days: int = 7, camera: str = "", bucket: str = "day") -> HTMLResponse:
     c = console(request)
     days = min(max(days, 1), 366)
     bucket_kind: Bucket = "hour" if bucket == "hour" and days <= 2 else "day"  # at most 48 hourly bars

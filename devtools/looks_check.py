@@ -32,6 +32,7 @@ from maskwatch.app.evaluation.truth import load_truth
 from maskwatch.boxes import iou_matrix
 from maskwatch.config import Settings
 from maskwatch.inference.analyzer import FaceAnalyzer
+from maskwatch.inference.classifier import classifier_path
 from maskwatch.inference.crops import crop_face
 
 Embedder = Callable[[np.ndarray, tuple[float, float, float, float]], np.ndarray]
@@ -115,7 +116,7 @@ def main() -> None:
     analyzer = FaceAnalyzer(settings.analyzer, embed=False)
     sources: dict[str, tuple[Embedder, Callable[[np.ndarray, np.ndarray], float]]] = {
         "colour": (appearance.embed, _colour),
-        "classifier": (PooledFeatures(settings.analyzer.classifier.model_path), _cosine),
+        "classifier": (PooledFeatures(classifier_path(settings.analyzer.classifier)), _cosine),
     }
     pairs: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in sources}
     cost: dict[str, list[float]] = {name: [] for name in sources}

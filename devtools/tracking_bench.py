@@ -27,7 +27,7 @@ from maskwatch import appearance
 from maskwatch.config import CameraConfig, Settings
 from maskwatch.inference.analyzer import FaceAnalyzer
 from maskwatch.messages import FaceObservation, FrameMessage, FrameResult
-from maskwatch.storage.db import create_db_engine, upgrade
+from maskwatch.storage.db import open_database
 from maskwatch.storage.record.recorder import Recorder
 from maskwatch.storage.snapshots import SnapshotPaths, SnapshotStore
 
@@ -81,8 +81,7 @@ def bench_recorder(cameras: int, fps: float, seconds: float) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cams = [CameraConfig(id=f"cam{c}", name=f"cam{c}", url="0") for c in range(cameras)]
         settings = Settings(cameras=cams)
-        engine = create_db_engine(f"sqlite:///{tmp}/bench.db")
-        upgrade(engine)
+        engine = open_database(f"sqlite:///{tmp}/bench.db")
         recorder = Recorder(settings, engine, _NoSnapshots(Path(tmp)))
         recorder.sync_cameras()
         results = _results(cameras, fps, seconds, time.time())

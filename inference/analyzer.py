@@ -11,7 +11,7 @@ from maskwatch import appearance
 from maskwatch.areas import CameraAreas
 from maskwatch.config import AnalyzerConfig
 from maskwatch.inference.areas import search_region
-from maskwatch.inference.classifier import MaskClassifier
+from maskwatch.inference.classifier import MaskClassifier, classifier_path
 from maskwatch.inference.crops import crop_face
 from maskwatch.inference.detector import Detection, FaceDetector
 from maskwatch.labels import CLASSES, UNDETERMINED
@@ -43,7 +43,7 @@ class FaceAnalyzer:
         self.embed = embed
         self.detector = detector or FaceDetector(config.detector)
         c = config.classifier
-        self.classifier = MaskClassifier(c.model_path, batch_size=c.batch_size, threads=c.threads)
+        self.classifier = MaskClassifier(classifier_path(c), batch_size=c.batch_size, threads=c.threads)
 
     def analyze(self, image_bgr: np.ndarray) -> list[FaceResult]:
         return self.analyze_batch([image_bgr])[0]

@@ -8,8 +8,16 @@ from pathlib import Path
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
+from maskwatch.config import ClassifierConfig
 from maskwatch.errors import ModelFileError
 from maskwatch.labels import CLASSES
+
+SHIPPED_CLASSIFIER = Path(__file__).resolve().parent / "models" / "mask_classifier.tflite"
+
+
+def classifier_path(config: ClassifierConfig) -> Path:
+    """The configured classifier, or the one shipped with maskwatch."""
+    return config.model_path or SHIPPED_CLASSIFIER
 
 
 class MaskClassifier:

@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from maskwatch.images import read_bgr
 from maskwatch.inference.analyzer import FaceAnalyzer, FaceResult
+from maskwatch.inference.classifier import classifier_path
 from maskwatch.inference.metrics import APResult, ImageBoxes, class_ap, match_greedy
 from maskwatch.labels import CLASSES, MASK_INCORRECT, UNDETERMINED, VIOLATIONS, WITH_MASK, WITHOUT_MASK
 from maskwatch.voc import VocImage, read_dataset, read_split
@@ -161,7 +162,7 @@ def evaluate_voc(
         evals.append(ImageEval(item, faces, (time.perf_counter() - t0) * 1000))
     metrics, curves = score_evaluations(evals)
     metrics["detector"] = analyzer.config.detector.model_dump(mode="json")
-    metrics["classifier"] = str(analyzer.config.classifier.model_path)
+    metrics["classifier"] = str(classifier_path(analyzer.config.classifier))
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     predictions = {ev.item.stem: [f.to_json() for f in ev.faces] for ev in evals}

@@ -146,6 +146,9 @@ class InferenceWorker:
         self.areas = {c.id: CameraAreas.of(c) for c in settings.cameras}
         self._new_streams = [frames_stream(c.id) for c in settings.cameras]
 
+    def drained(self) -> bool:
+        return all(self.queue.backlog(s) == 0 for s in self.streams)
+
     def _adopt_streams(self) -> None:
         if self._new_streams is None:
             return

@@ -11,18 +11,18 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import av
 import cv2
-import numpy as np
 
 from maskwatch.areas import CameraAreas
-from maskwatch.config import CameraConfig, IngestConfig, MotionConfig
-from maskwatch.ingest.clock import CaptureClock
+from maskwatch.config import CameraConfig, IngestConfig
 from maskwatch.ingest.decoding import BFrameCheck, GopSkipper, KeyframeSkipper
+from maskwatch.ingest.motion import MotionGate
+from maskwatch.ingest.sampler import FrameSampler
 from maskwatch.ingest.scene import SceneCuts
 from maskwatch.messages import FrameMessage
 from maskwatch.redact import redact_url
@@ -119,46 +119,6 @@ def describe_error(exc: BaseException, where: str, raw_url: str, is_file: bool =
     return f"{where}: {type(exc).__name__}: {str(exc).replace(raw_url, redact_url(raw_url))}"
 
 
-class MotionGate:
-    """Passes a frame when enough of a small grey copy changed since the last frame passed, or
-    when `keepalive_s` has gone by (so a person standing still stays tracked). With `areas`, only
-    changes in the part of the picture they count are seen (a screen in an ignore area moves all day)."""
-
-    WIDTH = 160
-
-    def __init__(self, cfg: MotionConfig, areas: CameraAreas | None = None) -> None:
-        self.cfg = cfg
-        self.areas = areas
-        self._mask: np.ndarray | None = None
-        self._mask_pixels = 1
-        self._last: np.ndarray | None = None
-        self._last_t = -1e9
-
-    def _changed(self, grey: np.ndarray, last: np.ndarray) -> float:
-        moved = cv2.absdiff(grey, last) > self.cfg.pixel_threshold
-        if self.areas is None:
-            return int(np.count_nonzero(moved)) / grey.size
-        if self._mask is None or self._mask.shape != grey.shape:
-            self._mask = self.areas.mask(grey.shape[1], grey.shape[0])
-            self._mask_pixels = max(int(np.count_nonzero(self._mask)), 1)
-        return int(np.count_nonzero(moved & self._mask)) / self._mask_pixels
-
-    def passes(self, frame: av.VideoFrame, t: float) -> bool:
-        height = max(2, round(frame.height * self.WIDTH / max(frame.width, 1)))
-        # swscale to 160 px grey costs a fraction of the full BGR conversion a passed frame needs.
-        grey = frame.reformat(width=self.WIDTH, height=height, format="gray").to_ndarray()
-        last = self._last
-        if (
-            last is not None
-            and last.shape == grey.shape
-            and t - self._last_t < self.cfg.keepalive_s
-            and self._changed(grey, last) < self.cfg.min_changed
-        ):
-            return False
-        self._last, self._last_t = grey, t
-        return True
-
-
 @dataclass
 class ReaderCounters:
     decoded: int = 0
@@ -167,6 +127,19 @@ class ReaderCounters:
     motion_skipped: int = 0
     encode_errors: int = 0
     drains: int = 0  # groups of pictures whose last sample was flushed out of the decoder
+
+
+@dataclass
+class _Decoding:
+    """What one connection's decoding loop keeps from packet to packet."""
+
+    stream: av.VideoStream
+    sampler: FrameSampler
+    skipper: KeyframeSkipper
+    gops: GopSkipper | None
+    bframes: BFrameCheck | None
+    gate: MotionGate | None
+    started: float = field(default_factory=time.monotonic)  # a recording is paced from here
 
 
 class CameraReader:
@@ -226,18 +199,6 @@ class CameraReader:
         outcome = "skipping all B-frames" if check.verdict else "decoding as before"
         log.info("%s: B-frame check: %s: %s", self.where, check.reason, outcome)
 
-    def _ends_group(
-        self, packet: av.Packet, gops: GopSkipper, t0: float, next_t: float, period: float, frame_period: float
-    ) -> bool:
-        """Whether `packet` holds the last frame to sample from its group of pictures.
-
-        Only where every B-frame is skipped: then I- and P-frames are all the decoder outputs, in
-        the order they arrive, so the packet that reaches the next sample time is the sample."""
-        if self.skip_mode != "BIDIR" or packet.pts is None or packet.time_base is None:
-            return False
-        rel = float(packet.pts * packet.time_base) - t0
-        return rel + 1e-6 >= next_t and gops.ends_group(t0 + max(next_t + period, rel), frame_period)
-
     def _drain(self, stream: av.VideoStream) -> list[av.VideoFrame]:
         """The frames the decoder still holds back, now. H.264 decoders hold frames for reordering
         even when no B-frame is decoded (two on the benchmark stream), so the last sample of a
@@ -263,10 +224,8 @@ class CameraReader:
         self.publish(FrameMessage(self.camera.id, self.next_seq, captured_at, w, h, jpeg.tobytes(), cut))
         self.next_seq += 1
 
-    def run(self, stop: threading.Event) -> None:
-        """Returns when `stop` is set; raises StreamEnded or SourceError. `next_seq` follows the frames sent."""
+    def _start_decoding(self, stream: av.VideoStream) -> _Decoding:
         period = 1.0 / self.camera.sample_fps
-        container, stream = self._open()
         # Frame threading costs 10-30 % more CPU per frame (measured); cameras already decode in
         # parallel with each other. Slice threads still help high-resolution multi-slice streams.
         stream.thread_type = "SLICE"
@@ -277,74 +236,76 @@ class CameraReader:
         elif skip is not None:
             stream.codec_context.skip_frame = skip
         self.skip_mode = skip
-        bframes = BFrameCheck(stream, period, self.bframe_checks) if skip == "NONREF" else None
-        gate = MotionGate(self.camera.motion, CameraAreas.of(self.camera)) if self.camera.motion is not None else None
-        gops = GopSkipper() if self.camera.decode == "auto" else None
-        wall_start = time.time()  # a recording's frames are dated by their place in it, from here
-        clock = None if self.source.is_file else CaptureClock()
-        mono_start = time.monotonic()
-        t0: float | None = None
-        last_t: float | None = None
         frame_period = 1.0 / float(stream.average_rate) if stream.average_rate else 0.04
-        next_t = 0.0
+        motion = self.camera.motion
+        return _Decoding(
+            stream=stream,
+            sampler=FrameSampler(period, frame_period, live=not self.source.is_file),
+            skipper=skipper,
+            gops=GopSkipper() if self.camera.decode == "auto" else None,
+            bframes=BFrameCheck(stream, period, self.bframe_checks) if skip == "NONREF" else None,
+            gate=MotionGate(motion, CameraAreas.of(self.camera)) if motion is not None else None,
+        )
+
+    def _decode(self, packet: av.Packet, d: _Decoding) -> list[av.VideoFrame]:
+        """The frames a packet gives, with those the decoder holds back when it ends the group's sampling."""
+        if d.gops is not None and d.gops.skip(packet):
+            self.counters.packets_skipped += 1
+            return []
+        if d.bframes is not None:
+            d.bframes.feed(packet)
+        frames: list[av.VideoFrame] = packet.decode()
+        # Only where every B-frame is skipped: then I- and P-frames are all the decoder outputs, in
+        # the order they arrive, so the packet that reaches the next sample time is the sample.
+        if d.gops is not None and self.skip_mode == "BIDIR" and d.sampler.ends_group(packet, d.gops):
+            frames += self._drain(d.stream)
+            d.gops.skip_to_keyframe()
+        return frames
+
+    def _take(self, frame: av.VideoFrame, d: _Decoding, stop: threading.Event) -> bool:
+        """Sample, gate and send one decoded frame; False once `stop` is set while pacing a recording."""
+        self.counters.decoded += 1
+        if d.bframes is not None:
+            d.bframes.main_frame(frame)
+        rel, captured_at = d.sampler.stamp(frame)
+        if not self.keyframes_only and d.skipper.observe(frame, rel):
+            self._skip_non_key(d.stream)
+            if d.bframes is not None:
+                d.bframes.close()
+                d.bframes = None
+        if self.source.is_file and self.camera.realtime:  # a recording plays at its own pace
+            ahead = rel - (time.monotonic() - d.started)
+            if ahead > 0 and stop.wait(ahead):
+                return False
+        if not d.sampler.due(rel, d.gops):
+            return True
+        self.counters.sampled += 1
+        if d.gate is not None and not d.gate.passes(frame, rel):
+            self.counters.motion_skipped += 1
+            return True
+        self._send(frame, captured_at)
+        return True
+
+    def run(self, stop: threading.Event) -> None:
+        """Returns when `stop` is set; raises StreamEnded or SourceError. `next_seq` follows the frames sent."""
+        container, stream = self._open()
+        d = self._start_decoding(stream)
         try:
             for packet in container.demux(stream):
                 if stop.is_set():
                     return
                 self.last_progress = time.monotonic()
-                if gops is not None and gops.skip(packet):
-                    self.counters.packets_skipped += 1
-                    continue
-                if bframes is not None:
-                    bframes.feed(packet)
-                frames = packet.decode()
-                if (
-                    gops is not None
-                    and t0 is not None
-                    and self._ends_group(packet, gops, t0, next_t, period, frame_period)
-                ):
-                    frames += self._drain(stream)
-                    gops.skip_to_keyframe()
-                for frame in frames:
-                    self.counters.decoded += 1
-                    if bframes is not None:
-                        bframes.main_frame(frame)
-                    # Frames without a timestamp (often the first of an RTSP stream) get one from the frame
-                    # rate, never from the wall clock: sampling must depend on the stream alone.
-                    t = frame.time if frame.time is not None else (None if last_t is None else last_t + frame_period)
-                    if t is None:
-                        rel = 0.0
-                    else:
-                        t0 = t if t0 is None else t0
-                        rel, last_t = t - t0, t
-                    captured_at = wall_start + rel if clock is None else clock.captured_at(rel, time.time())
-                    if not self.keyframes_only and skipper.observe(frame, rel):
-                        self._skip_non_key(stream)
-                        if bframes is not None:
-                            bframes.close()
-                            bframes = None
-                    if self.source.is_file and self.camera.realtime:  # a recording plays at its own pace
-                        ahead = rel - (time.monotonic() - mono_start)
-                        if ahead > 0 and stop.wait(ahead):
-                            return
-                    if rel + 1e-6 < next_t:
-                        continue
-                    next_t = max(next_t + period, rel)  # no burst of catch-up frames after a gap
-                    if gops is not None and t0 is not None:
-                        gops.sampled(t0 + next_t, frame_period)
-                    self.counters.sampled += 1
-                    if gate is not None and not gate.passes(frame, rel):
-                        self.counters.motion_skipped += 1
-                        continue
-                    self._send(frame, captured_at)
-                if bframes is not None and bframes.verdict is not None:
-                    self._bframes_decided(stream, bframes)
-                    bframes = None
+                for frame in self._decode(packet, d):
+                    if not self._take(frame, d, stop):
+                        return
+                if d.bframes is not None and d.bframes.verdict is not None:
+                    self._bframes_decided(stream, d.bframes)
+                    d.bframes = None
         except (av.error.FFmpegError, OSError) as exc:
             raise source_error(exc, self.where, self.source) from None
         finally:
-            if bframes is not None:
-                bframes.close()
+            if d.bframes is not None:
+                d.bframes.close()
             container.close()
         raise StreamEnded(
             f"{self.where}: " + ("end of recording" if self.source.is_file else "stream ended (server closed it)")

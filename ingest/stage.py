@@ -63,12 +63,16 @@ class IngestStage:
         w = cam.watchdog
         log.info("camera %s: %d frames sent, %d dropped", w.camera.id, w.frames_sent, w.frames_dropped)
 
+    def drained(self) -> bool:
+        """Ingest reads cameras, not a queue: nothing waits in front of it."""
+        return True
+
     def all_finished(self) -> bool:
         """True when every enabled camera is a recording that has played to its end."""
         dogs = [w for w in self.watchdogs if w.camera.enabled]
         return bool(dogs) and all(w.finished.is_set() for w in dogs)
 
-    def apply(self, settings: Settings) -> tuple[list[str], list[str], list[str]]:
+    def reconfigure(self, settings: Settings) -> tuple[list[str], list[str], list[str]]:
         """Adopt a new configuration; returns the camera ids (added, removed, restarted)."""
         with self._lock:
             ingest_changed = settings.ingest != self.settings.ingest or settings.queue != self.settings.queue

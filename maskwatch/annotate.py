@@ -29,7 +29,7 @@ class LabelledBox(Protocol):
 
 
 def draw_faces(image_bgr: np.ndarray, faces: Sequence[LabelledBox]) -> np.ndarray:
-    out = image_bgr.copy()
+    out: np.ndarray = image_bgr.copy()
     thickness = max(1, round(max(out.shape[:2]) / 500))
     for face in faces:
         colour = COLOURS_BGR.get(face.label, UNDETERMINED_BGR)

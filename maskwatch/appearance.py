@@ -50,7 +50,7 @@ def _histogram(image_bgr: np.ndarray, region: tuple[int, int, int, int]) -> np.n
         return np.zeros(_REGION_DIMS, np.float32)
     thumb = cv2.resize(image_bgr[y1:y2, x1:x2], (_THUMB, _THUMB), interpolation=cv2.INTER_AREA)
     hsv = cv2.cvtColor(thumb, cv2.COLOR_BGR2HSV)
-    hist = cv2.calcHist([hsv], [0, 1, 2], None, list(_BINS), [0, 180, 0, 256, 0, 256]).ravel()
+    hist: np.ndarray = cv2.calcHist([hsv], [0, 1, 2], None, list(_BINS), [0, 180, 0, 256, 0, 256]).ravel()
     return np.sqrt(hist / max(float(hist.sum()), 1.0)).astype(np.float32)
 
 

@@ -25,6 +25,8 @@ def _meta(fields: Mapping[str, bytes], kind: str) -> dict[str, Any]:
         meta = json.loads(fields["meta"])
     except (KeyError, ValueError) as exc:
         raise MessageError(f"{kind}: missing or malformed 'meta' field ({exc})") from None
+    if not isinstance(meta, dict):
+        raise MessageError(f"{kind}: 'meta' is {type(meta).__name__}, not an object")
     if meta.get("v") != SCHEMA_VERSION:
         raise MessageError(f"{kind}: schema version {meta.get('v')!r}, expected {SCHEMA_VERSION}")
     return meta

@@ -1,12 +1,16 @@
-"""What every stage loop shares: consumer naming and dead-lettering of unprocessable entries."""
+"""What every stage shares: the `Stage` protocol the runtime drives, consumer naming,
+dead-lettering of unprocessable entries, taking over a dead consumer's entries, and outage logs."""
 
 from __future__ import annotations
 
 import logging
 import os
 import socket
+import threading
 import time
+from typing import Protocol, runtime_checkable
 
+from maskwatch.config import Settings
 from maskwatch.queue import Delivery, Queue
 from maskwatch.streams import DEAD_LETTER
 
@@ -16,6 +20,27 @@ DEAD_LETTER_MAXLEN = 100_000
 # Retries of an unavailable queue or database double up to this: cheap for the dependency,
 # and work resumes within seconds of its return.
 RETRY_MAX_S = 5.0
+
+
+class Stage(Protocol):
+    """One stage of the pipeline, as the runtime runs it (in a thread of its own)."""
+
+    def run(self, stop: threading.Event) -> None:
+        """Work until `stop` is set; finish what is in hand first."""
+
+    def reconfigure(self, settings: Settings) -> object:
+        """Take over a reloaded configuration (cameras, ingest and tracking settings) while running."""
+
+    def drained(self) -> bool:
+        """Whether the queue in front of the stage is empty: on shutdown the runtime stops a stage
+        once its upstream has stopped and this holds."""
+
+
+@runtime_checkable
+class Finite(Protocol):
+    """A stage whose input can end (recordings play to their end)."""
+
+    def all_finished(self) -> bool: ...
 
 
 def consumer_name(stage: str) -> str:

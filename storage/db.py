@@ -76,3 +76,10 @@ def upgrade(engine: Engine) -> None:
         reason = getattr(exc, "orig", None) or exc
         raise DatabaseError(f"database {where}: migration failed: {reason}") from None
     log.info("database schema is up to date (%s)", where)
+
+
+def open_database(url: str) -> Engine:
+    """An engine for `url` with its schema brought up to date: how every process opens the database."""
+    engine = create_db_engine(url)
+    upgrade(engine)
+    return engine

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from maskwatch.config import Settings
+from maskwatch.storage.compliance import compliance_stats
 from maskwatch.storage.models import (
     CameraStatusEvent,
     DeliveryAttempt,
@@ -26,7 +27,6 @@ from maskwatch.storage.models import (
     Violation,
     utcnow,
 )
-from maskwatch.storage.reviews import compliance_stats
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from maskwatch.storage.cameras import CoverageGap, coverage_gaps
+from maskwatch.storage.compliance import StatRow, compliance_stats, hourly_totals
 from maskwatch.storage.models import Camera, iso_utc, utcnow
-from maskwatch.storage.reviews import StatRow, compliance_stats, hourly_totals
 
 
 @dataclass(frozen=True)

@@ -5,19 +5,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from maskwatch.config import DEFAULT_CLASSIFIER, AnalyzerConfig, DetectorConfig
+from maskwatch.config import AnalyzerConfig, DetectorConfig
 from maskwatch.errors import ModelFileError
 from maskwatch.images import read_bgr
 from maskwatch.inference.analyzer import FaceAnalyzer
-from maskwatch.inference.classifier import MaskClassifier
+from maskwatch.inference.classifier import SHIPPED_CLASSIFIER, MaskClassifier
 from maskwatch.inference.crops import crop_face
 from maskwatch.labels import CLASSES, UNDETERMINED
 from maskwatch.voc import read_dataset, read_split
 
 
 def test_shipped_model_is_small_and_loads() -> None:
-    assert DEFAULT_CLASSIFIER.stat().st_size <= 5_000_000
-    clf = MaskClassifier(DEFAULT_CLASSIFIER)
+    assert SHIPPED_CLASSIFIER.stat().st_size <= 5_000_000
+    clf = MaskClassifier(SHIPPED_CLASSIFIER)
     assert clf.input_size >= 64
 
 
@@ -31,7 +31,7 @@ def test_missing_and_invalid_model_files(tmp_path: Path) -> None:
 
 
 def test_batching_gives_the_same_probabilities() -> None:
-    clf = MaskClassifier(DEFAULT_CLASSIFIER, batch_size=3)
+    clf = MaskClassifier(SHIPPED_CLASSIFIER, batch_size=3)
     s = clf.input_size
     crops = np.random.default_rng(1).integers(0, 255, (7, s, s, 3), dtype=np.uint8)
     batched = clf.predict(crops)  # batches of 3, 3 and 1
@@ -56,7 +56,7 @@ def test_faces_below_minimum_are_undetermined() -> None:
 @pytest.mark.shared
 def test_classifier_accuracy_on_real_test_faces(ilc: Path) -> None:
     """Ground-truth face crops from the ILC test split (never trained on)."""
-    clf = MaskClassifier(DEFAULT_CLASSIFIER)
+    clf = MaskClassifier(SHIPPED_CLASSIFIER)
     crops, labels = [], []
     for item in read_dataset(ilc, read_split(ilc / "test.txt")[:120]):
         image = read_bgr(item.image_path)

@@ -17,7 +17,7 @@ from maskwatch.storage.db import create_db_engine, upgrade
 from maskwatch.storage.jobs import compliance_report
 from maskwatch.storage.models import Camera, EvaluationCount, iso_utc, utcnow
 from maskwatch.storage.report import build_report, render_report
-from maskwatch.storage.reviews import set_review
+from maskwatch.storage.violations import set_review
 from tests.console import bearer, console_settings, running_console
 from tests.factories import violation
 from tests.test_console_api import login

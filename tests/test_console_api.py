@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from maskwatch.storage.db import create_db_engine
-from maskwatch.storage.reviews import get_violation
+from maskwatch.storage.violations import get_violation
 from tests.console import ENTRANCE_AREAS, PASSWORDS, ConsoleServer, bearer, console_settings, running_console, seed
 
 

@@ -257,13 +257,13 @@ def test_reload_adds_removes_and_restarts_only_what_changed(rtsp_server, shared:
     run = Running(settings_for([cam_a, {"id": "gone", "name": "G", "url": server.url("b")}]))
     dog_a, dog_gone = run.stage.watchdogs
     run.wait_for(lambda: dog_a.state == "online" and dog_gone.state == "online")
-    added, removed, restarted = run.stage.apply(settings_for([cam_a, cam_b]))
+    added, removed, restarted = run.stage.reconfigure(settings_for([cam_a, cam_b]))
     assert (added, removed, restarted) == (["b"], ["gone"], [])
     dog_b = next(w for w in run.stage.watchdogs if w.camera.id == "b")
     run.wait_for(lambda: dog_b.frames_sent >= 2)
     assert run.stage.watchdogs[0] is dog_a and dog_a.state == "online"  # untouched: same connection
     assert dog_gone.state == "disabled" and "removed" in dog_gone.detail
-    _, _, restarted = run.stage.apply(settings_for([{**cam_a, "sample_fps": 1}, cam_b]))
+    _, _, restarted = run.stage.reconfigure(settings_for([{**cam_a, "sample_fps": 1}, cam_b]))
     assert restarted == ["a"]
     run.close()
 

@@ -139,7 +139,9 @@ def import_cycles() -> list[list[str]]:
         (index[module], index[imp.module])
         for module, path in modules.items()
         for imp in imports_of(path, module)
-        if imp.module in index and imp.module != module and not imp.typing_only
+        if imp.module in index
+        and imp.module != module
+        and not imp.typing_only
         # a package importing its own submodules to re-export them is not a cycle
         and not imp.module.startswith(module + ".")
     }
@@ -172,7 +174,9 @@ def test_the_checks_see_what_they_must(tmp_path: Path) -> None:
     assert ("maskwatch.storage.sibling", False, False) in found
     assert ("devtools.machine", True, False) in found
     assert ("maskwatch.app", False, True) in found
-    assert [layer(m) for m in ("ingest.x", "maskwatch.console.app", "maskwatch.app.cli", "maskwatch.queue", "yaml")] == [
+    assert [
+        layer(m) for m in ("ingest.x", "maskwatch.console.app", "maskwatch.app.cli", "maskwatch.queue", "yaml")
+    ] == [
         "bare-stage",
         "console",
         "app",

@@ -15,6 +15,7 @@ from devtools.demo_media import DEMO_SCENES, render_scene
 from maskwatch.config import Settings, parse_settings
 from maskwatch.messages import CameraHealth, FaceObservation, FrameMessage, FrameResult
 from maskwatch.queue import open_queue
+from maskwatch.storage.db import open_database
 from maskwatch.storage.models import Camera, EvaluationCount, OutboxAlert, Violation
 from maskwatch.storage.record.stage import RecorderStage
 from maskwatch.streams import HEALTH, RESULTS
@@ -58,7 +59,7 @@ def run_until(stage: RecorderStage, condition, timeout: float = 20.0) -> None:
 
 def test_records_one_violation_with_snapshots_outbox_and_counts(database_url: str, tmp_path: Path) -> None:
     queue = open_queue("memory://")
-    stage = RecorderStage(settings_for(database_url, tmp_path), queue)
+    stage = RecorderStage(settings_for(database_url, tmp_path), queue, open_database(database_url))
     publish_frames(queue, 10)
     queue.publish(HEALTH, CameraHealth("cam-1", "online", "", 10, 1, 1_790_000_005.0).to_fields(), 100)
     run_until(stage, lambda: queue.backlog(RESULTS) == 0 and queue.backlog(HEALTH) == 0)
@@ -85,7 +86,7 @@ def test_records_one_violation_with_snapshots_outbox_and_counts(database_url: st
 @pytest.mark.service
 def test_database_outage_loses_nothing(postgres_url: str, tmp_path: Path) -> None:
     queue = open_queue("memory://")
-    stage = RecorderStage(settings_for(postgres_url, tmp_path), queue)
+    stage = RecorderStage(settings_for(postgres_url, tmp_path), queue, open_database(postgres_url))
     dbname = postgres_url.rsplit("/", 1)[1]
     admin = create_engine(postgres_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
     stage.engine.dispose()
@@ -110,7 +111,9 @@ def test_malformed_results_are_dead_lettered_not_dropped(tmp_path: Path) -> None
     from maskwatch.streams import DEAD_LETTER
 
     queue = open_queue("memory://")
-    stage = RecorderStage(settings_for(f"sqlite:///{tmp_path / 'm.db'}", tmp_path), queue)
+    stage = RecorderStage(
+        settings_for(f"sqlite:///{tmp_path / 'm.db'}", tmp_path), queue, open_database(f"sqlite:///{tmp_path / 'm.db'}")
+    )
     queue.publish(RESULTS, {"meta": b"{broken"}, 100)
     publish_frames(queue, 3)
     run_until(stage, lambda: queue.backlog(RESULTS) == 0)
@@ -148,7 +151,7 @@ def test_full_snapshot_disk_holds_the_violation_until_space_returns(
     settings = settings_for(f"sqlite:///{tmp_path / 'r.db'}", tmp_path)
     settings = settings.model_copy(update={"snapshots": settings.snapshots.model_copy(update={"dir": mount / "snaps"})})
     queue = open_queue("memory://")
-    stage = RecorderStage(settings, queue)
+    stage = RecorderStage(settings, queue, open_database(settings.database.url))
     publish_frames(queue, 10)
     run_until(stage, lambda: False, timeout=2)
     assert queue.backlog(RESULTS) == 10  # nothing acknowledged, nothing lost

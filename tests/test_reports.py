@@ -20,7 +20,7 @@ from maskwatch.config import EmailConfig, Settings
 from maskwatch.storage.db import create_db_engine
 from maskwatch.storage.jobs import apply_retention, queue_daily_report
 from maskwatch.storage.models import OutboxAlert, Violation
-from maskwatch.storage.reviews import set_review
+from maskwatch.storage.violations import set_review
 from tests.console import console_settings, seed
 
 

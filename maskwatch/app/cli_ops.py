@@ -12,16 +12,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from maskwatch.app.shared import open_configured_database
 from maskwatch.config import CameraConfig, IngestConfig, load_settings
 from maskwatch.messages import FrameMessage
-
-
-def _engine(config: Path) -> Any:
-    from maskwatch.storage.db import create_db_engine, upgrade
-
-    engine = create_db_engine(load_settings(config).database.url)
-    upgrade(engine)
-    return engine
 
 
 def _cmd_cameras_status(args: argparse.Namespace) -> int:
@@ -30,7 +23,7 @@ def _cmd_cameras_status(args: argparse.Namespace) -> int:
 
     from maskwatch.storage.models import Camera, iso_utc
 
-    engine = _engine(args.config)
+    engine = open_configured_database(args.config)
     with Session(engine) as s:
         cams = s.scalars(select(Camera).order_by(Camera.id)).all()
         rows = [
@@ -58,11 +51,11 @@ def _cmd_cameras_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_cameras_gaps(args: argparse.Namespace) -> int:
+    from maskwatch.app.shared import parse_since
     from maskwatch.storage.cameras import coverage_gaps
     from maskwatch.storage.models import iso_utc
-    from maskwatch.storage.review import parse_since
 
-    engine = _engine(args.config)
+    engine = open_configured_database(args.config)
     gaps = coverage_gaps(engine, parse_since(args.since), camera_id=args.camera)
     engine.dispose()
     rows = [
@@ -151,7 +144,7 @@ def _cmd_alerts_retry(args: argparse.Namespace) -> int:
     from maskwatch.alerts.dispatcher import Dispatcher
 
     settings = load_settings(args.config)
-    engine = _engine(args.config)
+    engine = open_configured_database(args.config)
     count = Dispatcher(settings, engine).retry_dead(args.ids or None, args.channel)
     engine.dispose()
     print(f"{count} dead-lettered alert(s) queued again; the alerts stage delivers them now")

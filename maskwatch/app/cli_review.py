@@ -16,13 +16,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from maskwatch.console.app import create_app
-    from maskwatch.storage.db import create_db_engine, upgrade
+    from maskwatch.storage.db import open_database
 
     settings = load_settings(args.config)
     if not settings.web.users and not settings.web.api_tokens:
         raise ConfigError(f"{args.config}: web.users is empty: add a user (`maskwatch users hash-password`)")
-    engine = create_db_engine(settings.database.url)
-    upgrade(engine)
+    engine = open_database(settings.database.url)
     uvicorn.run(
         create_app(settings, engine),
         host=settings.web.address,
@@ -51,13 +50,12 @@ def _cmd_hash_password(_args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from maskwatch.storage.db import create_db_engine, upgrade
+    from maskwatch.app.shared import parse_since
+    from maskwatch.storage.db import open_database
     from maskwatch.storage.report import build_report, render_report
-    from maskwatch.storage.review import parse_since
 
     settings = load_settings(args.config)
-    engine = create_db_engine(settings.database.url)
-    upgrade(engine)
+    engine = open_database(settings.database.url)
     until = parse_since(args.until) if args.until else None
     report = build_report(engine, parse_since(args.since), until, args.camera)
     engine.dispose()
@@ -70,12 +68,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_export_dataset(args: argparse.Namespace) -> int:
-    from maskwatch.storage.db import create_db_engine, upgrade
+    from maskwatch.storage.db import open_database
     from maskwatch.storage.export import export_reviewed
 
     settings = load_settings(args.config)
-    engine = create_db_engine(settings.database.url)
-    upgrade(engine)
+    engine = open_database(settings.database.url)
     counts = export_reviewed(engine, args.out)
     engine.dispose()
     total = sum(counts.values())

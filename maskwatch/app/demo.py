@@ -6,14 +6,19 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-from devtools.demo_media import DEMO_CLIP_ACTORS, DEMO_CLIP_VIOLATIONS, write_demo_clip
 from maskwatch.app.runtime import Runtime
+from maskwatch.app.shared import devtools_missing
 from maskwatch.config import Settings
 
 
 def run_demo(settings: Settings, config_path: Path) -> int:
     from maskwatch.storage.db import create_db_engine
-    from maskwatch.storage.review import list_events
+    from maskwatch.storage.violations import list_events
+
+    try:
+        from devtools.demo_media import DEMO_CLIP_ACTORS, DEMO_CLIP_VIOLATIONS, write_demo_clip
+    except ModuleNotFoundError as exc:
+        raise devtools_missing("demo", exc) from None
 
     clip = Path(settings.cameras[0].url)
     print(

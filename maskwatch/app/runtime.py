@@ -16,26 +16,22 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Engine
+
+from maskwatch.app.registry import STAGES, Resources
 from maskwatch.config import ConfigError, Settings, load_settings
 from maskwatch.queue import Queue, open_queue
+from maskwatch.stages import Finite, Stage
 from maskwatch.streams import RESULTS
-
-if TYPE_CHECKING:
-    from maskwatch.ingest.stage import IngestStage
 
 log = logging.getLogger(__name__)
 
 
 def _describe(stages: dict[str, str]) -> str:
     return ", ".join(f"{k}: {v}" for k, v in stages.items())
-
-
-STAGES = ("ingest", "infer", "record", "alerts")
 
 
 # What a running process can take over from a reloaded file; anything else needs a restart.
@@ -56,25 +52,23 @@ def install_signal_handlers(stop: threading.Event, reload: threading.Event | Non
 @dataclass
 class _Running:
     name: str
+    stage: Stage
     stop: threading.Event
     thread: threading.Thread
-    drained: Callable[[], bool] = lambda: True
 
 
 @dataclass
 class Runtime:
     settings: Settings
-    stages: tuple[str, ...] = STAGES
+    stages: tuple[str, ...] = tuple(STAGES)
     grace_s: float = 60.0
     queue: Queue = field(init=False)
     running: list[_Running] = field(default_factory=list)
-    ingest: IngestStage | None = None
     config_path: Path | None = None
     reload_requested: threading.Event = field(default_factory=threading.Event)
-    _reconfigure: list[Callable[[Settings], object]] = field(default_factory=list)
     _config_mtime: float | None = None
-    _engine: Any = None
-    _http: Any = None
+    _engine: Engine | None = None
+    _http: object = None
 
     def __post_init__(self) -> None:
         unknown = set(self.stages) - set(STAGES)
@@ -92,44 +86,25 @@ class Runtime:
                 self._start(name)
         self.running.reverse()
 
+    def database(self) -> Engine:
+        """The process's one database engine, opened and migrated on first use."""
+        if self._engine is None:
+            from maskwatch.storage.db import open_database
+
+            self._engine = open_database(self.settings.database.url)
+        return self._engine
+
     def _start(self, name: str) -> None:
         stop = threading.Event()
-        target, drained = self._build(name)
-        thread = threading.Thread(target=target, args=(stop,), name=f"stage-{name}", daemon=True)
+        stage = STAGES[name](Resources(self.settings, self.queue, self.database))
+        thread = threading.Thread(target=stage.run, args=(stop,), name=f"stage-{name}", daemon=True)
         thread.start()
-        self.running.append(_Running(name, stop, thread, drained))
+        self.running.append(_Running(name, stage, stop, thread))
         log.info("stage %s started", name)
 
-    def _build(self, name: str) -> tuple[Callable[[threading.Event], None], Callable[[], bool]]:
-        """The stage's loop, and how to tell that its input queue is empty."""
-        if name == "ingest":
-            from maskwatch.ingest.stage import IngestStage
-
-            self.ingest = IngestStage(self.settings, self.queue)
-            self._reconfigure.append(self.ingest.apply)
-            return self.ingest.run, lambda: True
-        if name == "infer":
-            from maskwatch.inference.worker import InferenceWorker
-
-            worker = InferenceWorker(self.settings, self.queue)
-            self._reconfigure.append(worker.reconfigure)
-            return worker.run, lambda: all(self.queue.backlog(s) == 0 for s in worker.streams)
-        if name == "record":
-            from maskwatch.storage.record.stage import RecorderStage
-
-            recorder = RecorderStage(self.settings, self.queue)
-            self._reconfigure.append(recorder.reconfigure)
-            return recorder.run, lambda: self.queue.backlog(RESULTS) == 0
-        from maskwatch.alerts.dispatcher import Dispatcher
-        from maskwatch.storage.db import create_db_engine, upgrade
-
-        engine = create_db_engine(self.settings.database.url)
-        upgrade(engine)
-        dispatcher = Dispatcher(self.settings, engine)
-        return dispatcher.run, dispatcher.nothing_due
-
     def sources_finished(self) -> bool:
-        return self.ingest is not None and self.ingest.all_finished()
+        finite = [r.stage for r in self.running if isinstance(r.stage, Finite)]
+        return bool(finite) and all(stage.all_finished() for stage in finite)
 
     def live(self) -> tuple[bool, dict[str, str]]:
         """Liveness: every stage this process runs is still running."""
@@ -154,10 +129,8 @@ class Runtime:
         from sqlalchemy import text
         from sqlalchemy.exc import SQLAlchemyError
 
-        from maskwatch.storage.db import create_db_engine
-
         if self._engine is None:
-            self._engine = create_db_engine(self.settings.database.url)
+            return "not opened yet"
         try:
             with self._engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
@@ -196,8 +169,8 @@ class Runtime:
             log.warning("configuration reload: changes to %s take effect after a restart", ", ".join(fixed))
         keep = {name: getattr(self.settings, name) for name in fixed}
         self.settings = new.model_copy(update=keep)
-        for apply in self._reconfigure:
-            apply(self.settings)
+        for r in self.running:
+            r.stage.reconfigure(self.settings)
         log.info("configuration reloaded from %s (%d camera(s))", self.config_path, len(self.settings.cameras))
         return True
 
@@ -223,9 +196,9 @@ class Runtime:
             # Only a stage whose upstream ran here (and has stopped) can wait for its input to empty;
             # a stage alone in its process finishes its batch and leaves the rest pending in Redis.
             if i > 0:
-                while not r.drained() and time.monotonic() < deadline and r.thread.is_alive():
+                while not r.stage.drained() and time.monotonic() < deadline and r.thread.is_alive():
                     time.sleep(0.1)
-                if not r.drained():
+                if not r.stage.drained():
                     log.warning("stage %s stopping with work left in its queue (grace period over)", r.name)
             r.stop.set()
             r.thread.join(max(5.0, deadline - time.monotonic()))

@@ -10,6 +10,20 @@ Both have the same semantics, so the stages run unchanged on either:
 - Entries pending longer than `min_idle_ms` (their consumer died) can be reclaimed by another.
 """
 
-from maskwatch.queue.base import Delivery, Queue, QueueError, open_queue
+from maskwatch.queue.base import Delivery, Queue, QueueError
+
+
+def open_queue(url: str) -> Queue:
+    """`memory://` or `redis://host:port/db`."""
+    if url.startswith("memory://"):
+        from maskwatch.queue.memory import MemoryQueue
+
+        return MemoryQueue()
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from maskwatch.queue.redis_streams import RedisQueue
+
+        return RedisQueue(url)
+    raise QueueError(f"unsupported queue url {url!r}: use memory:// or redis://host:port/db")
+
 
 __all__ = ["Delivery", "Queue", "QueueError", "open_queue"]

@@ -51,16 +51,3 @@ class Queue(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional for backends holding no resources
         """Release connections."""
-
-
-def open_queue(url: str) -> Queue:
-    """`memory://` or `redis://host:port/db`."""
-    if url.startswith("memory://"):
-        from maskwatch.queue.memory import MemoryQueue
-
-        return MemoryQueue()
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        from maskwatch.queue.redis_streams import RedisQueue
-
-        return RedisQueue(url)
-    raise QueueError(f"unsupported queue url {url!r}: use memory:// or redis://host:port/db")

@@ -12,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from maskwatch import metrics
@@ -19,7 +20,6 @@ from maskwatch.config import Settings
 from maskwatch.messages import CameraHealth, FrameResult, MessageError
 from maskwatch.queue import Delivery, Queue, QueueError
 from maskwatch.stages import RETRY_MAX_S, Outage, StaleReclaimer, consumer_name, dead_letter
-from maskwatch.storage.db import create_db_engine, upgrade
 from maskwatch.storage.jobs import start_jobs
 from maskwatch.storage.record.recorder import FrameAnalyzed, Recorder, RecordEvent
 from maskwatch.storage.record.reorder import Reorderer
@@ -52,12 +52,12 @@ CAMERA_CHECK_S = 1.0
 
 
 class RecorderStage:
-    def __init__(self, settings: Settings, queue: Queue, batch_size: int = 64) -> None:
+    def __init__(self, settings: Settings, queue: Queue, engine: Engine, batch_size: int = 64) -> None:
+        """`engine`: the database, already migrated; its owner disposes of it."""
         self.settings = settings
         self.queue = queue
         self.batch_size = batch_size
-        self.engine = create_db_engine(settings.database.url)
-        upgrade(self.engine)
+        self.engine = engine
         self.recorder = Recorder(
             settings, self.engine, SnapshotStore(settings.snapshots.dir, settings.snapshots.jpeg_quality)
         )
@@ -106,6 +106,9 @@ class RecorderStage:
         """A reloaded configuration: picked up between batches, on this stage's own thread."""
         self._new_settings = settings
 
+    def drained(self) -> bool:
+        return self.queue.backlog(RESULTS) == 0
+
     def _loop(self, stop: threading.Event, block_ms: int) -> None:
         backoff = 0.5
         outages = {kind: Outage(f"recorder: {kind}") for kind in ("database", "queue", "snapshot disk")}
@@ -152,6 +155,3 @@ class RecorderStage:
                     break
                 stop.wait(backoff)
                 backoff = min(backoff * 2, RETRY_MAX_S)
-
-    def close(self) -> None:
-        self.engine.dispose()

@@ -24,9 +24,9 @@ from maskwatch.inference.analyzer import FaceAnalyzer
 from maskwatch.inference.worker import decode_frame
 from maskwatch.ingest.reader import CameraReader, StreamEnded
 from maskwatch.messages import FaceObservation, FrameMessage, FrameResult
+from maskwatch.storage.compliance import compliance_stats
 from maskwatch.storage.models import Violation
 from maskwatch.storage.record.recorder import Recorder
-from maskwatch.storage.reviews import compliance_stats
 from maskwatch.storage.snapshots import SnapshotStore
 
 BATCH = 8

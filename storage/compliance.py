@@ -1,8 +1,4 @@
-"""Reviewing violations and counting compliance: what the web console and the JSON API show.
-
-A reviewer confirms a violation or dismisses it as a false positive (with the face's true
-label, for retraining); every decision is kept in `review_events`. Compliance counts people
-evaluated (the denominator, per camera and hour) against violations not dismissed.
+"""Compliance: people evaluated against violations not dismissed, per camera and hour or day.
 
 `compliance_stats` is the only place compliance is counted: the hourly job, `maskwatch report`
 (and its e-mail), the API's /stats and the console's pages all show its rows, so a camera and hour
@@ -16,95 +12,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from maskwatch.errors import MaskwatchError
-from maskwatch.labels import CLASSES, VIOLATIONS
-from maskwatch.storage.models import Camera, EvaluationCount, ReviewEvent, Violation, iso_utc, utcnow
+from maskwatch.storage.models import EvaluationCount, Violation, iso_utc
 
-REVIEW_STATES = ("unreviewed", "confirmed", "false_positive")
 Bucket = Literal["hour", "day"]
-
-
-class ReviewError(MaskwatchError):
-    """A review that cannot be applied (unknown violation, state or label)."""
-
-
-@dataclass(frozen=True)
-class ViolationFilter:
-    camera: str | None = None
-    since: dt.datetime | None = None
-    until: dt.datetime | None = None
-    label: str | None = None
-    state: str | None = None
-
-
-def find_violations(
-    engine: Engine, f: ViolationFilter, page: int = 1, page_size: int = 50
-) -> tuple[list[tuple[Violation, str]], int]:
-    """One page of violations, newest first, with their camera names; and the total matching."""
-    where = []
-    if f.camera:
-        where.append(Violation.camera_id == f.camera)
-    if f.since:
-        where.append(Violation.started_at >= f.since)
-    if f.until:
-        where.append(Violation.started_at < f.until)
-    if f.label:
-        where.append(Violation.label == f.label)
-    if f.state:
-        where.append(Violation.review_state == f.state)
-    with Session(engine) as s:
-        total = s.scalar(select(func.count()).select_from(Violation).where(*where)) or 0
-        rows = s.execute(
-            select(Violation, Camera.name)
-            .join(Camera, Camera.id == Violation.camera_id)
-            .where(*where)
-            .order_by(Violation.started_at.desc(), Violation.id.desc())
-            .offset((max(page, 1) - 1) * page_size)
-            .limit(page_size)
-        ).all()
-        s.expunge_all()
-    return [(v, name) for v, name in rows], int(total)
-
-
-def get_violation(engine: Engine, violation_id: int) -> tuple[Violation, str, list[ReviewEvent]]:
-    with Session(engine) as s:
-        v = s.get(Violation, violation_id)
-        if v is None:
-            raise ReviewError(f"no violation with id {violation_id}")
-        cam = s.get(Camera, v.camera_id)
-        events = list(s.scalars(select(ReviewEvent).where(ReviewEvent.violation_id == v.id).order_by(ReviewEvent.id)))
-        s.expunge_all()
-    return v, cam.name if cam else v.camera_id, events
-
-
-def set_review(engine: Engine, violation_id: int, user: str, state: str, label: str | None = None) -> Violation:
-    """Record a reviewer's decision. A false positive's label is the face's true class
-    (default with_mask); a confirmed violation keeps its label unless the reviewer corrects it."""
-    if state not in REVIEW_STATES:
-        raise ReviewError(f"review state must be one of {', '.join(REVIEW_STATES)}, not {state!r}")
-    if label is not None and label not in CLASSES:
-        raise ReviewError(f"label must be one of {', '.join(CLASSES)}, not {label!r}")
-    with Session(engine) as s, s.begin():
-        v = s.get(Violation, violation_id, with_for_update=True)
-        if v is None:
-            raise ReviewError(f"no violation with id {violation_id}")
-        if state == "false_positive":
-            label = label or "with_mask"
-            if label in VIOLATIONS:
-                raise ReviewError("a false positive's true label cannot be a violation label; confirm it instead")
-        elif state == "confirmed":
-            label = label or v.label
-        else:
-            label = None
-        v.review_state, v.review_label = state, label
-        v.reviewed_by, v.reviewed_at = (user, utcnow()) if state != "unreviewed" else (None, None)
-        s.add(ReviewEvent(violation_id=v.id, user=user, state=state, label=label, at=utcnow()))
-        s.flush()
-        s.expunge(v)
-    return v
 
 
 @dataclass

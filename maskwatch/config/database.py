@@ -1,0 +1,31 @@
+"""`database` and `snapshots`: where violations, their pictures and camera history are kept, and for how long."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+
+from maskwatch.config.base import Section
+
+
+class DatabaseConfig(Section):
+    url: str = Field(
+        "sqlite:///data/maskwatch.db", description="sqlite:///path.db or postgresql+psycopg2://user:pw@host/db."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, v: str) -> str:
+        if not v.startswith(("sqlite://", "postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql+psycopg2:// URL")
+        return v
+
+
+class SnapshotsConfig(Section):
+    dir: Path = Field(Path("data/snapshots"), description="Violation snapshots (annotated frame + face crop).")
+    jpeg_quality: int = Field(90, ge=30, le=100)
+    retention_days: int = Field(90, ge=1, le=3650, description="Snapshots and violations older than this are removed.")
+    keep_unreviewed: bool = Field(
+        False, description="Retention never removes a violation nobody has reviewed yet (it waits for a reviewer)."
+    )

@@ -1,0 +1,164 @@
+"""The violation log as the console, the API, reports and the command line read and review it.
+
+A reviewer confirms a violation or dismisses it as a false positive (with the face's true
+label, for retraining); every decision is kept in `review_events`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from maskwatch.errors import MaskwatchError
+from maskwatch.labels import CLASSES, VIOLATIONS
+from maskwatch.storage.models import (
+    Camera,
+    DeliveryAttempt,
+    OutboxAlert,
+    ReviewEvent,
+    Violation,
+    iso_utc,
+    utcnow,
+    violation_json,
+)
+
+REVIEW_STATES = ("unreviewed", "confirmed", "false_positive")
+
+
+class ReviewError(MaskwatchError):
+    """A review that cannot be applied (unknown violation, state or label)."""
+
+
+@dataclass(frozen=True)
+class ViolationFilter:
+    camera: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    label: str | None = None
+    state: str | None = None
+
+
+def find_violations(
+    engine: Engine, f: ViolationFilter, page: int = 1, page_size: int = 50
+) -> tuple[list[tuple[Violation, str]], int]:
+    """One page of violations, newest first, with their camera names; and the total matching."""
+    where = []
+    if f.camera:
+        where.append(Violation.camera_id == f.camera)
+    if f.since:
+        where.append(Violation.started_at >= f.since)
+    if f.until:
+        where.append(Violation.started_at < f.until)
+    if f.label:
+        where.append(Violation.label == f.label)
+    if f.state:
+        where.append(Violation.review_state == f.state)
+    with Session(engine) as s:
+        total = s.scalar(select(func.count()).select_from(Violation).where(*where)) or 0
+        rows = s.execute(
+            select(Violation, Camera.name)
+            .join(Camera, Camera.id == Violation.camera_id)
+            .where(*where)
+            .order_by(Violation.started_at.desc(), Violation.id.desc())
+            .offset((max(page, 1) - 1) * page_size)
+            .limit(page_size)
+        ).all()
+        s.expunge_all()
+    return [(v, name) for v, name in rows], int(total)
+
+
+def get_violation(engine: Engine, violation_id: int) -> tuple[Violation, str, list[ReviewEvent]]:
+    with Session(engine) as s:
+        v = s.get(Violation, violation_id)
+        if v is None:
+            raise ReviewError(f"no violation with id {violation_id}")
+        cam = s.get(Camera, v.camera_id)
+        events = list(s.scalars(select(ReviewEvent).where(ReviewEvent.violation_id == v.id).order_by(ReviewEvent.id)))
+        s.expunge_all()
+    return v, cam.name if cam else v.camera_id, events
+
+
+def set_review(engine: Engine, violation_id: int, user: str, state: str, label: str | None = None) -> Violation:
+    """Record a reviewer's decision. A false positive's label is the face's true class
+    (default with_mask); a confirmed violation keeps its label unless the reviewer corrects it."""
+    if state not in REVIEW_STATES:
+        raise ReviewError(f"review state must be one of {', '.join(REVIEW_STATES)}, not {state!r}")
+    if label is not None and label not in CLASSES:
+        raise ReviewError(f"label must be one of {', '.join(CLASSES)}, not {label!r}")
+    with Session(engine) as s, s.begin():
+        v = s.get(Violation, violation_id, with_for_update=True)
+        if v is None:
+            raise ReviewError(f"no violation with id {violation_id}")
+        if state == "false_positive":
+            label = label or "with_mask"
+            if label in VIOLATIONS:
+                raise ReviewError("a false positive's true label cannot be a violation label; confirm it instead")
+        elif state == "confirmed":
+            label = label or v.label
+        else:
+            label = None
+        v.review_state, v.review_label = state, label
+        v.reviewed_by, v.reviewed_at = (user, utcnow()) if state != "unreviewed" else (None, None)
+        s.add(ReviewEvent(violation_id=v.id, user=user, state=state, label=label, at=utcnow()))
+        s.flush()
+        s.expunge(v)
+    return v
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: int
+    camera_id: str
+    camera_name: str
+    label: str
+    score: float
+    started_at: dt.datetime
+    snapshot_path: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "camera_id": self.camera_id,
+            "camera_name": self.camera_name,
+            "label": self.label,
+            "score": self.score,
+            "started_at": iso_utc(self.started_at),
+            "snapshot_path": self.snapshot_path,
+        }
+
+
+def list_events(
+    engine: Engine,
+    camera: str | None = None,
+    since: dt.datetime | None = None,
+    label: str | None = None,
+    limit: int = 200,
+) -> list[EventRow]:
+    """The newest violations as flat rows (`maskwatch events list`)."""
+    rows, _ = find_violations(engine, ViolationFilter(camera=camera, since=since, label=label), page_size=limit)
+    return [EventRow(v.id, v.camera_id, name, v.label, v.score, v.started_at, v.snapshot_path) for v, name in rows]
+
+
+def show_event(engine: Engine, event_id: int) -> dict[str, Any]:
+    with Session(engine) as s:
+        v = s.get(Violation, event_id)
+        if v is None:
+            raise MaskwatchError(f"no violation with id {event_id}")
+        cam = s.get(Camera, v.camera_id)
+        alerts = []
+        for a in s.scalars(select(OutboxAlert).where(OutboxAlert.violation_id == v.id).order_by(OutboxAlert.id)):
+            attempts = s.scalars(
+                select(DeliveryAttempt).where(DeliveryAttempt.outbox_id == a.id).order_by(DeliveryAttempt.id)
+            )
+            alerts.append(
+                {
+                    "channel": a.channel,
+                    "state": a.state,
+                    "attempts": [{"at": iso_utc(t.at), "ok": t.ok, "detail": t.detail} for t in attempts],
+                }
+            )
+        return {**violation_json(v, cam.name if cam else v.camera_id), "alerts": alerts}
