@@ -18,6 +18,18 @@ def _shared_dir() -> Path:
     return Path(os.environ.get("MASKWATCH_SHARED", REPO.parent / "shared")).resolve()
 
 
+# A test's folder says what it needs: marking by folder keeps `-m service` and the no-skip rule of
+# CI in step with the layout (a test in tests/service that skips fails in CI).
+FOLDER_MARKERS = {"service": "service", "browser": "browser", "faults": "faults"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        folder = item.path.parent.name
+        if folder in FOLDER_MARKERS and item.path.parent.parent == REPO / "tests":
+            item.add_marker(FOLDER_MARKERS[folder])
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     outcome = yield

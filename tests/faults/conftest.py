@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.services import OwnPostgres, OwnRedis
+from tests.support.services import OwnPostgres, OwnRedis
 
 REPORT = Path(os.environ.get("MASKWATCH_FAULT_REPORT", Path(__file__).resolve().parents[2] / "runs" / "faults.jsonl"))
 

@@ -17,10 +17,10 @@ import redis
 
 from maskwatch.config import parse_settings
 from maskwatch.messages import DOWN_STATES
-from tests.factories import record_violations
-from tests.faults.harness import Pipeline, fast_config, report_row, wait_until
-from tests.faults.services import OwnPostgres, OwnRedis, free_port
-from tests.receivers import smtp_server, webhook_receiver
+from tests.support.factories import record_violations
+from tests.support.pipeline import Pipeline, fast_config, report_row, wait_until
+from tests.support.receivers import smtp_server, webhook_receiver
+from tests.support.services import OwnPostgres, OwnRedis, free_port
 
 pytestmark = [pytest.mark.service, pytest.mark.shared, pytest.mark.slow, pytest.mark.faults]
 

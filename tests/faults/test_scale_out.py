@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.faults.harness import Pipeline, fast_config, report_row, wait_until
-from tests.faults.services import OwnPostgres, OwnRedis
+from tests.support.pipeline import Pipeline, fast_config, report_row, wait_until
+from tests.support.services import OwnPostgres, OwnRedis
 
 pytestmark = [pytest.mark.service, pytest.mark.shared, pytest.mark.slow]
 

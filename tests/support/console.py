@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import socket
 import threading
 import time
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -21,7 +23,7 @@ from maskwatch.console.app import create_app
 from maskwatch.console.auth import hash_password
 from maskwatch.storage.db import create_db_engine, upgrade
 from maskwatch.storage.models import Camera, CameraStatusEvent, EvaluationCount, Violation
-from tests.factories import record_violations
+from tests.support.factories import record_violations
 
 PASSWORDS = {"rita": "reviewer-pass-1", "victor": "viewer-pass-1"}
 # A polygon over the stairs and a rectangle over a screen, for the pages that draw a camera's areas.
@@ -112,3 +114,30 @@ def running_console(settings: Settings) -> Iterator[ConsoleServer]:
 
 def bearer(name: str) -> dict[str, Any]:
     return {"Authorization": f"Bearer {TOKENS[name]}"}
+
+
+@contextmanager
+def login(url: str, user: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=url, timeout=10) as client:
+        page = client.get("/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf is not None
+        done = client.post("/login", data={"username": user, "password": PASSWORDS[user], "csrf": csrf.group(1)})
+        assert done.status_code == 303 and done.headers["location"] == "/violations"
+        yield client
+
+
+# A console row: the same cells on the dashboard and on a camera's page.
+ROW = re.compile(
+    r'<tr data-camera="(?P<camera>[^"]+)">.*?<td class="people">(?P<people>\d+)</td>'
+    r'<td class="violations">(?P<violations>\d+)</td><td class="dismissed">(?P<dismissed>\d+)</td>\s*'
+    r'<td class="compliance">(?P<compliance>[^<]*)</td>',
+    re.S,
+)
+
+
+def shown(html: str) -> dict[str, tuple[int, int, int, str]]:
+    return {
+        m["camera"]: (int(m["people"]), int(m["violations"]), int(m["dismissed"]), m["compliance"].strip())
+        for m in ROW.finditer(html)
+    }

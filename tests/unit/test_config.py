@@ -8,7 +8,7 @@ from maskwatch.app.cli import main
 from maskwatch.config import ConfigError, parse_settings
 from maskwatch.redact import redact_url, url_origin
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(

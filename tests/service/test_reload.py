@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.faults.harness import Pipeline, fast_config, wait_until
+from tests.support.pipeline import Pipeline, fast_config, wait_until
 
 pytestmark = [pytest.mark.service, pytest.mark.shared, pytest.mark.slow]
 

@@ -21,8 +21,8 @@ from maskwatch.storage.models import DeliveryAttempt, OutboxAlert
 from maskwatch.storage.record.recorder import Recorder
 from maskwatch.storage.record.tracking import BestShot, ViolationConfirmed
 from maskwatch.storage.snapshots import SnapshotStore
-from tests.factories import record_violations
-from tests.receivers import smtp_server, webhook_receiver
+from tests.support.factories import record_violations
+from tests.support.receivers import smtp_server, webhook_receiver
 
 JPEG = cv2.imencode(".jpg", render_scene(DEMO_SCENES["entrance"]))[1].tobytes()
 FACE = FaceObservation((175.0, 185.0, 325.0, 335.0), "without_mask", 0.85, 0.95, {"without_mask": 0.9})

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from maskwatch.storage.models import Camera, Violation
-from tests.receivers import smtp_server, webhook_receiver
+from tests.support.receivers import smtp_server, webhook_receiver
 
 pytestmark = [pytest.mark.service, pytest.mark.shared, pytest.mark.slow]
 

@@ -68,7 +68,7 @@ def test_demo_runs_the_service_and_finds_exactly_the_violations(
 ) -> None:
     import yaml
 
-    config = yaml.safe_load((Path(__file__).parent.parent / "configs" / "demo.yaml").read_text())
+    config = yaml.safe_load((Path(__file__).resolve().parents[2] / "configs" / "demo.yaml").read_text())
     config["cameras"][0]["url"] = str(tmp_path / "clip.mp4")
     config["database"]["url"] = f"sqlite:///{tmp_path / 'demo.db'}"
     config["snapshots"]["dir"] = str(tmp_path / "snaps")

@@ -21,9 +21,7 @@ from maskwatch.storage.db import create_db_engine, upgrade
 from maskwatch.storage.models import iso_utc
 from maskwatch.storage.report import build_report
 from maskwatch.storage.violations import ViolationFilter, find_violations, set_review
-from tests.console import bearer, console_settings, running_console
-from tests.test_compliance_agree import shown
-from tests.test_console_api import login
+from tests.support.console import bearer, console_settings, login, running_console, shown
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 

@@ -22,7 +22,7 @@ import pytest
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 STAGES = ("ingest", "inference", "storage", "alerts", "training", "console")
 ALLOWED: dict[str, set[str]] = {
     "ingest": set(),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from maskwatch import appearance
@@ -14,28 +13,14 @@ from maskwatch.storage.record.tracking import (
     TrackingSettings,
     ViolationConfirmed,
 )
+from tests.support.faces import face, look
 
 SETTINGS = TrackingSettings(confirm_k=3, confirm_m=5, max_age_s=2.0, reentry_s=10.0, min_face_size=24, count_after=1)
 REGIONS = 2
 
 
-def look(seed: int, noise: float = 0.0, base: int | None = None) -> tuple[float, ...]:
-    """A person's look: per region a unit vector of non-negative values (as square-root histograms are)."""
-    rng = np.random.default_rng(seed if base is None else base)
-    v = rng.random((REGIONS, appearance.EMBEDDING_DIMS // REGIONS)) ** 4
-    if noise:
-        v = v + noise * np.random.default_rng(seed).random(v.shape)
-    v /= np.linalg.norm(v, axis=1, keepdims=True)
-    return tuple(v.ravel().tolist())
-
-
 def frame(t: float, seq: int = 0) -> FrameMessage:
     return FrameMessage("cam", seq, t, 1280, 720, b"jpeg")
-
-
-def face(x: float, label: str, score: float = 0.8, size: float = 60, who: int | None = None, y: float = 100):
-    emb = look(who) if who is not None else ()
-    return FaceObservation((x, y, x + size, y + size), label, score, 0.9, {label: score}, emb)
 
 
 def run(tracker: CameraTracker, sightings: list[list[FaceObservation]], dt: float = 0.5, t0: float = 100.0):

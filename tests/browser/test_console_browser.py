@@ -15,11 +15,11 @@ import pytest
 import yaml
 
 from maskwatch.config import AreaConfig
-from tests.console import ENTRANCE_AREAS, PASSWORDS, ConsoleServer, console_settings, running_console, seed
+from tests.support.console import ENTRANCE_AREAS, PASSWORDS, ConsoleServer, console_settings, running_console, seed
 
 pytestmark = [pytest.mark.browser, pytest.mark.service, pytest.mark.slow]
 
-SHOTS = Path(__file__).resolve().parent.parent / "runs" / "screenshots"
+SHOTS = Path(__file__).resolve().parents[2] / "runs" / "screenshots"
 
 
 @pytest.fixture()

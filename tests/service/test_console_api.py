@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -12,7 +11,16 @@ import pytest
 
 from maskwatch.storage.db import create_db_engine
 from maskwatch.storage.violations import get_violation
-from tests.console import ENTRANCE_AREAS, PASSWORDS, ConsoleServer, bearer, console_settings, running_console, seed
+from tests.support.console import (
+    ENTRANCE_AREAS,
+    PASSWORDS,
+    ConsoleServer,
+    bearer,
+    console_settings,
+    login,
+    running_console,
+    seed,
+)
 
 
 @pytest.fixture()
@@ -21,17 +29,6 @@ def console(database_url: str, tmp_path: Path) -> Iterator[ConsoleServer]:
     seed(settings)
     with running_console(settings) as server:
         yield server
-
-
-@contextmanager
-def login(url: str, user: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=url, timeout=10) as client:
-        page = client.get("/login")
-        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
-        assert csrf is not None
-        done = client.post("/login", data={"username": user, "password": PASSWORDS[user], "csrf": csrf.group(1)})
-        assert done.status_code == 303 and done.headers["location"] == "/violations"
-        yield client
 
 
 def test_everything_needs_a_login(console: ConsoleServer) -> None:

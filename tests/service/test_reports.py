@@ -21,7 +21,7 @@ from maskwatch.storage.db import create_db_engine
 from maskwatch.storage.jobs import apply_retention, queue_daily_report
 from maskwatch.storage.models import OutboxAlert, Violation
 from maskwatch.storage.violations import set_review
-from tests.console import console_settings, seed
+from tests.support.console import console_settings, seed
 
 
 def write_config(settings: Settings, tmp_path: Path) -> Path:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,8 @@ from maskwatch.storage.jobs import compliance_report
 from maskwatch.storage.models import Camera, EvaluationCount, iso_utc, utcnow
 from maskwatch.storage.report import build_report, render_report
 from maskwatch.storage.violations import set_review
-from tests.console import bearer, console_settings, running_console
-from tests.factories import violation
-from tests.test_console_api import login
+from tests.support.console import bearer, console_settings, login, running_console, shown
+from tests.support.factories import violation
 
 # Per camera, per hour (hours before the current one): people evaluated and violations recorded.
 PEOPLE = {"cam-1": (10, 6), "cam-2": (8, 4)}
@@ -28,13 +26,6 @@ RECORDED = {"cam-1": (3, 1), "cam-2": (2, 0)}
 # Each camera's numbers over both hours, after a reviewer confirmed one entrance violation and
 # dismissed another: (people, violations, false positives, confirmed, compliance).
 EXPECTED = {"cam-1": (16, 3, 1, 1, 0.8125), "cam-2": (12, 2, 0, 0, 0.8333)}
-# A console row: the same cells on the dashboard and on a camera's page.
-ROW = re.compile(
-    r'<tr data-camera="(?P<camera>[^"]+)">.*?<td class="people">(?P<people>\d+)</td>'
-    r'<td class="violations">(?P<violations>\d+)</td><td class="dismissed">(?P<dismissed>\d+)</td>\s*'
-    r'<td class="compliance">(?P<compliance>[^<]*)</td>',
-    re.S,
-)
 
 
 def seed(settings: Settings, first_hour: dt.datetime) -> None:
@@ -71,13 +62,6 @@ def numbers(row: dict[str, Any]) -> tuple[Any, ...]:
         row.get("confirmed"),
         None if compliance is None else round(compliance, 4),
     )
-
-
-def shown(html: str) -> dict[str, tuple[int, int, int, str]]:
-    return {
-        m["camera"]: (int(m["people"]), int(m["violations"]), int(m["dismissed"]), m["compliance"].strip())
-        for m in ROW.finditer(html)
-    }
 
 
 def as_shown(expected: tuple[int, int, int, int, float]) -> tuple[int, int, int, str]:

@@ -13,7 +13,7 @@ from maskwatch.app.shared import parse_since
 from maskwatch.errors import MaskwatchError
 from maskwatch.storage.db import create_db_engine, upgrade
 from maskwatch.storage.models import Camera, DeliveryAttempt
-from tests.factories import outbox_alert, violation
+from tests.support.factories import outbox_alert, violation
 
 NOW = dt.datetime.now(dt.timezone.utc)
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from maskwatch.storage.db import DatabaseError, create_db_engine, upgrade
 from maskwatch.storage.models import Camera, DeliveryAttempt, OutboxAlert, Violation
-from tests.factories import outbox_alert, violation
+from tests.support.factories import outbox_alert, violation
 
 
 def test_upgrade_creates_schema_and_is_idempotent(database_url: str) -> None:

@@ -12,7 +12,7 @@ from maskwatch.storage.db import create_db_engine, upgrade
 from maskwatch.storage.jobs import apply_retention, compliance_report
 from maskwatch.storage.models import Camera, EvaluationCount, OutboxAlert, Violation
 from maskwatch.storage.violations import set_review
-from tests.factories import outbox_alert, violation
+from tests.support.factories import outbox_alert, violation
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.timezone.utc)
 

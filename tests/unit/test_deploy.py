@@ -18,7 +18,7 @@ import yaml
 from maskwatch.app.cli import build_parser
 from maskwatch.config import Settings, load_settings
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 SECRETS = (
     "CAM_PASSWORD",

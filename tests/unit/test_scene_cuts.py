@@ -10,7 +10,7 @@ from maskwatch import appearance
 from maskwatch.ingest.scene import SceneCuts
 from maskwatch.messages import FaceObservation, FrameMessage
 from maskwatch.storage.record.tracking import CameraTracker, TrackingSettings
-from tests.test_tracking import face, look
+from tests.support.faces import face, look
 
 
 def picture(seed: int) -> np.ndarray:
