@@ -127,6 +127,7 @@ class ReaderCounters:
     motion_skipped: int = 0
     encode_errors: int = 0
     drains: int = 0  # groups of pictures whose last sample was flushed out of the decoder
+    damaged: int = 0  # packets of a recording the decoder refused, skipped
 
 
 @dataclass
@@ -254,13 +255,31 @@ class CameraReader:
             return []
         if d.bframes is not None:
             d.bframes.feed(packet)
-        frames: list[av.VideoFrame] = packet.decode()
+        try:
+            frames: list[av.VideoFrame] = packet.decode()
+        except av.error.InvalidDataError as exc:
+            if not self.source.is_file:
+                raise  # a live stream reconnects: the damage is in this connection
+            self._skip_damaged(packet, exc)
+            return []
         # Only where every B-frame is skipped: then I- and P-frames are all the decoder outputs, in
         # the order they arrive, so the packet that reaches the next sample time is the sample.
         if d.gops is not None and self.skip_mode == "BIDIR" and d.sampler.ends_group(packet, d.gops):
             frames += self._drain(d.stream)
             d.gops.skip_to_keyframe()
         return frames
+
+    def _skip_damaged(self, packet: av.Packet, exc: av.error.FFmpegError) -> None:
+        """A damaged stretch of a recording is skipped, not replayed from the start: decoding
+        resumes with the next packet the decoder accepts (at the latest, the next key frame)."""
+        self.counters.damaged += 1
+        if self.counters.damaged == 1:
+            at = (
+                f" at {float(packet.pts * packet.time_base):.1f} s"
+                if packet.pts is not None and packet.time_base
+                else ""
+            )
+            log.warning("%s: damaged data%s skipped (%s); reading on", self.where, at, exc.strerror or exc)
 
     def _take(self, frame: av.VideoFrame, d: _Decoding, stop: threading.Event) -> bool:
         """Sample, gate and send one decoded frame; False once `stop` is set while pacing a recording."""
@@ -307,6 +326,8 @@ class CameraReader:
             if d.bframes is not None:
                 d.bframes.close()
             container.close()
+        damaged = f" ({self.counters.damaged} damaged packets skipped)" if self.counters.damaged else ""
         raise StreamEnded(
-            f"{self.where}: " + ("end of recording" if self.source.is_file else "stream ended (server closed it)")
+            f"{self.where}: "
+            + (f"end of recording{damaged}" if self.source.is_file else "stream ended (server closed it)")
         )

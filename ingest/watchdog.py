@@ -147,8 +147,10 @@ class CameraWatchdog:
             if stop.is_set():
                 break
             error = outcome[0] if outcome else None
-            if isinstance(error, StreamEnded) and reader.source.is_file:
-                self._set_state("finished", str(error))
+            if reader.source.is_file and (isinstance(error, StreamEnded) or (error and reader.frames_decoded)):
+                # A recording is never replayed: what it sent stays sent, so an error part-way ends it.
+                ended = str(error) if isinstance(error, StreamEnded) else f"{error}; the recording is not replayed"
+                self._set_state("finished", ended)
                 self.finished.set()
                 return
             if isinstance(error, SourceError) and not error.timed_out and reader.frames_decoded:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,10 @@ class SnapshotStore:
             raise SnapshotError(f"camera {camera_id} frame {frame.seq}: JPEG could not be decoded")
         day = dt.datetime.fromtimestamp(frame.captured_at, dt.timezone.utc).strftime("%Y-%m-%d")
         folder = self.root / camera_id / day
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # read-only or full: retried like a database outage, nothing lost
+            raise SnapshotError(f"{folder}: cannot create the snapshot folder ({exc})") from None
         paths = SnapshotPaths(folder / f"{track_id}-frame.jpg", folder / f"{track_id}-face.jpg")
         h, w = image.shape[:2]
         x1, y1, x2, y2 = square_crop_box(face.box, 0.3)
@@ -54,4 +58,6 @@ class SnapshotStore:
             tmp.write_bytes(data.tobytes())
             tmp.replace(path)  # readers never see a half-written file
         except OSError as exc:
+            with contextlib.suppress(OSError):  # a full disk leaves no partial file behind
+                tmp.unlink(missing_ok=True)
             raise SnapshotError(f"{path}: cannot write snapshot ({exc})") from None

@@ -136,8 +136,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     runtime = Runtime(settings, stages, config_path=args.config)
     install_signal_handlers(stop, runtime.reload_requested)
     runtime.start()
-    runtime.wait(stop, until_sources_finish=getattr(args, "until_done", False))
-    return 0
+    return runtime.wait(stop, until_sources_finish=getattr(args, "until_done", False))
 
 
 def _cmd_db_upgrade(args: argparse.Namespace) -> int:

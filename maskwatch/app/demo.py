@@ -33,7 +33,8 @@ def run_demo(settings: Settings, config_path: Path) -> int:
             Path(db_url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
     runtime = Runtime(settings)
     runtime.start()
-    runtime.wait(threading.Event(), until_sources_finish=True)
+    if runtime.wait(threading.Event(), until_sources_finish=True):
+        return 1  # the failing stage was logged
 
     engine = create_db_engine(db_url)
     rows = list_events(engine)

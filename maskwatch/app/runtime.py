@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 
 from maskwatch.app.registry import STAGES, Resources
 from maskwatch.config import ConfigError, Settings, load_settings
+from maskwatch.errors import MaskwatchError
 from maskwatch.queue import Queue, open_queue
 from maskwatch.stages import Finite, Stage
 from maskwatch.streams import RESULTS
@@ -54,7 +55,26 @@ class _Running:
     name: str
     stage: Stage
     stop: threading.Event
-    thread: threading.Thread
+    thread: threading.Thread | None = None
+    failure: str | None = None  # why the stage stopped without being asked to, or lost work
+
+    def guarded_run(self) -> None:
+        """The stage's loop; an exception or an early return is a failure, logged with its stage."""
+        try:
+            self.stage.run(self.stop)
+        except MaskwatchError as exc:  # a failure the stage explains itself
+            self.failure = str(exc)
+            return
+        except Exception as exc:  # any other escape ends the stage too: the process must exit non-zero
+            log.exception("stage %s failed: %s", self.name, exc)
+            self.failure = f"failed: {exc}"
+            return
+        if not self.stop.is_set():
+            self.failure = "returned without being stopped"
+
+    @property
+    def alive(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
 
 
 @dataclass
@@ -69,6 +89,7 @@ class Runtime:
     _config_mtime: float | None = None
     _engine: Engine | None = None
     _http: object = None
+    _lost: str | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.stages) - set(STAGES)
@@ -95,12 +116,17 @@ class Runtime:
         return self._engine
 
     def _start(self, name: str) -> None:
-        stop = threading.Event()
-        stage = STAGES[name](Resources(self.settings, self.queue, self.database))
-        thread = threading.Thread(target=stage.run, args=(stop,), name=f"stage-{name}", daemon=True)
-        thread.start()
-        self.running.append(_Running(name, stage, stop, thread))
+        r = _Running(name, STAGES[name](Resources(self.settings, self.queue, self.database)), threading.Event())
+        r.thread = threading.Thread(target=r.guarded_run, name=f"stage-{name}", daemon=True)
+        r.thread.start()
+        self.running.append(r)
         log.info("stage %s started", name)
+
+    @property
+    def failures(self) -> dict[str, str]:
+        """Stages that failed, stopped on their own or left work behind, with the reason."""
+        found = {r.name: r.failure for r in self.running if r.failure is not None}
+        return {**found, "queue": self._lost} if self._lost else found
 
     def sources_finished(self) -> bool:
         finite = [r.stage for r in self.running if isinstance(r.stage, Finite)]
@@ -108,7 +134,7 @@ class Runtime:
 
     def live(self) -> tuple[bool, dict[str, str]]:
         """Liveness: every stage this process runs is still running."""
-        stages = {r.name: "running" if r.thread.is_alive() else "stopped" for r in self.running}
+        stages = {r.name: "running" if r.alive else "stopped" for r in self.running}
         return all(v == "running" for v in stages.values()) and bool(stages), {"stages": _describe(stages)}
 
     def ready(self) -> tuple[bool, dict[str, str]]:
@@ -174,7 +200,11 @@ class Runtime:
         log.info("configuration reloaded from %s (%d camera(s))", self.config_path, len(self.settings.cameras))
         return True
 
-    def wait(self, stop: threading.Event, until_sources_finish: bool = False) -> None:
+    def wait(self, stop: threading.Event, until_sources_finish: bool = False) -> int:
+        """Run until `stop`, a stage's end, or (if asked) the end of every recording; then shut down.
+
+        Returns the process's exit status: 1 when a stage failed or work was left behind, so that
+        systemd, Kubernetes or compose restart it, else 0."""
         self._config_changed()
         while not stop.is_set():
             if self.reload_requested.is_set() or self._config_changed():
@@ -183,12 +213,21 @@ class Runtime:
             if until_sources_finish and self.sources_finished():
                 log.info("every recording has played to its end")
                 break
-            if any(not r.thread.is_alive() for r in self.running):
-                dead = [r.name for r in self.running if not r.thread.is_alive()]
-                log.error("stage(s) %s stopped unexpectedly; shutting down", dead)
+            if any(not r.alive for r in self.running):
+                dead = [r.name for r in self.running if not r.alive]
+                log.error("stage(s) %s stopped unexpectedly; shutting down", ", ".join(dead))
                 break
             stop.wait(0.5)
         self.shutdown()
+        for name, why in self.failures.items():
+            log.error("stage %s: %s", name, why)
+        return 1 if self.failures else 0
+
+    def _report_lost(self) -> None:
+        """An in-memory queue ends with the process: what is still in it is lost, and said so."""
+        lost = self.queue.lost_on_close()
+        if lost:
+            self._lost = f"{lost} queued entries lost at shutdown (the in-memory queue ends with the process)"
 
     def shutdown(self) -> None:
         deadline = time.monotonic() + self.grace_s
@@ -196,13 +235,17 @@ class Runtime:
             # Only a stage whose upstream ran here (and has stopped) can wait for its input to empty;
             # a stage alone in its process finishes its batch and leaves the rest pending in Redis.
             if i > 0:
-                while not r.stage.drained() and time.monotonic() < deadline and r.thread.is_alive():
+                while not r.stage.drained() and time.monotonic() < deadline and r.alive:
                     time.sleep(0.1)
                 if not r.stage.drained():
                     log.warning("stage %s stopping with work left in its queue (grace period over)", r.name)
             r.stop.set()
-            r.thread.join(max(5.0, deadline - time.monotonic()))
+            if r.thread is not None:
+                r.thread.join(max(5.0, deadline - time.monotonic()))
+            if r.alive:
+                r.failure = r.failure or "did not stop within the grace period"
             log.info("stage %s stopped", r.name)
+        self._report_lost()
         self.queue.close()
         # The HTTP server stays up until the process exits: probes now see 503 from /healthz.
         if self._engine is not None:

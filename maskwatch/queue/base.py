@@ -49,5 +49,9 @@ class Queue(ABC):
     def backlog(self, stream: str) -> int:
         """Entries in the stream not yet acknowledged."""
 
+    def lost_on_close(self) -> int:
+        """Entries that closing the queue now would lose: none where the backend keeps them."""
+        return 0
+
     def close(self) -> None:  # noqa: B027 - optional for backends holding no resources
         """Release connections."""

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from maskwatch.queue.base import Delivery, Queue
+from maskwatch.streams import DEAD_LETTER
 
 
 @dataclass
@@ -111,3 +112,9 @@ class MemoryQueue(Queue):
     def backlog(self, stream: str) -> int:
         with self._cond:
             return len(self._stream(stream).entries)
+
+    def lost_on_close(self) -> int:
+        """Everything still queued: this queue lives in the process. Dead letters were each
+        logged when set aside, so they are not counted again."""
+        with self._cond:
+            return sum(len(s.entries) for name, s in self._streams.items() if name != DEAD_LETTER)

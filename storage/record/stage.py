@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from maskwatch import metrics
 from maskwatch.config import Settings
+from maskwatch.errors import MaskwatchError
 from maskwatch.messages import CameraHealth, FrameResult, MessageError
 from maskwatch.queue import Delivery, Queue, QueueError
 from maskwatch.stages import RETRY_MAX_S, Outage, StaleReclaimer, consumer_name, dead_letter
@@ -45,6 +46,10 @@ def count_events(events: list[RecordEvent]) -> None:
             metrics.FRAMES_RECORDED.labels(e.camera_id).inc()
         else:
             metrics.PEOPLE.labels(e.camera_id).inc()
+
+
+class UnrecordedAtStop(MaskwatchError):
+    """Asked to stop while a batch could not be written: it is left in the queue, and the stage fails."""
 
 
 RECLAIM_IDLE_MS = 60_000  # above tracking.reorder_window_s (<= 50 s): results held for reordering stay ours
@@ -148,10 +153,9 @@ class RecorderStage:
                 )
                 outages[kind].failed(reason, RETRY_MAX_S)
                 if stop.is_set() and self._pending is not None:
-                    log.error(
-                        "recorder: stopping with %d unrecorded entries left unacknowledged",
-                        len(self._pending.deliveries),
-                    )
-                    break
+                    raise UnrecordedAtStop(
+                        f"recorder stopped with {len(self._pending.deliveries)} results unrecorded ({kind}: "
+                        f"{reason}); they stay unacknowledged in the queue for the next recorder"
+                    ) from None
                 stop.wait(backoff)
                 backoff = min(backoff * 2, RETRY_MAX_S)

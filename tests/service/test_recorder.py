@@ -17,7 +17,7 @@ from maskwatch.messages import CameraHealth, FaceObservation, FrameMessage, Fram
 from maskwatch.queue import open_queue
 from maskwatch.storage.db import open_database
 from maskwatch.storage.models import Camera, EvaluationCount, OutboxAlert, Violation
-from maskwatch.storage.record.stage import RecorderStage
+from maskwatch.storage.record.stage import RecorderStage, UnrecordedAtStop
 from maskwatch.streams import HEALTH, RESULTS
 
 JPEG = cv2.imencode(".jpg", render_scene(DEMO_SCENES["entrance"]))[1].tobytes()
@@ -45,9 +45,18 @@ def publish_frames(queue, n: int, start: float = 1_790_000_000.0) -> None:
         queue.publish(RESULTS, FrameResult(frame, (MASKED, UNMASKED)).to_fields(), 10_000)
 
 
-def run_until(stage: RecorderStage, condition, timeout: float = 20.0) -> None:
+def run_until(stage: RecorderStage, condition, timeout: float = 20.0) -> Exception | None:
+    """Run the stage until `condition` holds (or `timeout`), stop it; what it raised on stopping, if anything."""
     stop = threading.Event()
-    thread = threading.Thread(target=stage.run, args=(stop, 100), daemon=True)
+    raised: list[Exception] = []
+
+    def target() -> None:
+        try:
+            stage.run(stop, 100)
+        except Exception as exc:
+            raised.append(exc)
+
+    thread = threading.Thread(target=target, daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout
     while not condition() and time.monotonic() < deadline:
@@ -55,6 +64,7 @@ def run_until(stage: RecorderStage, condition, timeout: float = 20.0) -> None:
     stop.set()
     thread.join(10)
     assert not thread.is_alive()
+    return raised[0] if raised else None
 
 
 def test_records_one_violation_with_snapshots_outbox_and_counts(database_url: str, tmp_path: Path) -> None:
@@ -94,7 +104,8 @@ def test_database_outage_loses_nothing(postgres_url: str, tmp_path: Path) -> Non
         c.execute(text(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS false'))
         c.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{dbname}'"))
     publish_frames(queue, 10)
-    run_until(stage, lambda: False, timeout=1.5)  # it keeps failing, and keeps the batch
+    stopped = run_until(stage, lambda: False, timeout=1.5)  # it keeps failing, and keeps the batch
+    assert isinstance(stopped, UnrecordedAtStop)
     assert queue.backlog(RESULTS) == 10
     with admin.connect() as c:
         c.execute(text(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS true'))
@@ -153,13 +164,57 @@ def test_full_snapshot_disk_holds_the_violation_until_space_returns(
     queue = open_queue("memory://")
     stage = RecorderStage(settings, queue, open_database(settings.database.url))
     publish_frames(queue, 10)
-    run_until(stage, lambda: False, timeout=2)
+    stopped = run_until(stage, lambda: False, timeout=2)
+    assert isinstance(stopped, UnrecordedAtStop)  # stopping now would lose the batch: the stage fails instead
+    assert "10 results unrecorded" in str(stopped) and "No space left on device" in str(stopped)
     assert queue.backlog(RESULTS) == 10  # nothing acknowledged, nothing lost
     assert any("No space left on device" in r.getMessage() for r in caplog.records)
+    assert not list(mount.rglob("*.tmp"))  # no partial file left behind
     filler.unlink()
-    run_until(stage, lambda: queue.backlog(RESULTS) == 0)
+    assert run_until(stage, lambda: queue.backlog(RESULTS) == 0) is None
     engine = create_engine(settings.database.url)
     with Session(engine) as s:
         (v,) = s.scalars(select(Violation)).all()
         assert Path(v.snapshot_path).stat().st_size > 5000
+    engine.dispose()
+
+
+@pytest.fixture
+def read_only_disk(tmp_path: Path):
+    """A real filesystem mounted read-only (tmpfs; root can mount one here), made writable on demand."""
+    import subprocess
+
+    mount = tmp_path / "ro-disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,ro", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+
+    def make_writable() -> None:
+        subprocess.run(["mount", "-o", "remount,rw", str(mount)], check=True)
+
+    yield mount, make_writable
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.mark.service
+def test_read_only_snapshot_disk_holds_the_violation_until_writable(
+    read_only_disk, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    mount, make_writable = read_only_disk
+    settings = settings_for(f"sqlite:///{tmp_path / 'r.db'}", tmp_path)
+    settings = settings.model_copy(update={"snapshots": settings.snapshots.model_copy(update={"dir": mount / "snaps"})})
+    queue = open_queue("memory://")
+    stage = RecorderStage(settings, queue, open_database(settings.database.url))
+    publish_frames(queue, 10)
+    stopped = run_until(stage, lambda: False, timeout=2)  # the stage keeps retrying; it does not die
+    assert isinstance(stopped, UnrecordedAtStop) and "Read-only file system" in str(stopped)
+    assert queue.backlog(RESULTS) == 10
+    assert any("snapshot disk unavailable" in r.getMessage() for r in caplog.records)
+    make_writable()
+    assert run_until(stage, lambda: queue.backlog(RESULTS) == 0) is None
+    engine = create_engine(settings.database.url)
+    with Session(engine) as s:
+        (v,) = s.scalars(select(Violation)).all()
+        assert Path(v.snapshot_path).is_file()
     engine.dispose()

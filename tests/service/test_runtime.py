@@ -39,8 +39,8 @@ def test_embedded_run_drains_and_serves_metrics(tmp_path: Path) -> None:
     live, ready = httpx.get(f"{base}/healthz", timeout=5), httpx.get(f"{base}/readyz", timeout=5)
     assert live.status_code == 200 and ready.status_code == 200, (live.text, ready.text)
     assert ready.json()["queue"] == "ok" and ready.json()["database"] == "ok"
-    runtime.wait(threading.Event(), until_sources_finish=True)
-    assert not any(r.thread.is_alive() for r in runtime.running)
+    assert runtime.wait(threading.Event(), until_sources_finish=True) == 0
+    assert not any(r.alive for r in runtime.running)
     assert httpx.get(f"{base}/healthz", timeout=5).status_code == 503  # stages stopped
 
     text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
@@ -96,3 +96,45 @@ def test_json_logs_carry_the_camera_as_a_field(capsys: pytest.CaptureFixture[str
         setup_logging()
     assert line["message"] == "camera gate-2: offline" and line["camera_id"] == "gate-2"
     assert line["level"] == "WARNING" and line["logger"] == "maskwatch.ingest.watchdog" and "time" in line
+
+
+class _Exploding:
+    """A stage whose loop raises, as a bug or an unexpected error would make it."""
+
+    def run(self, stop: threading.Event) -> None:
+        raise RuntimeError("boom")
+
+    def reconfigure(self, settings: object) -> None:
+        pass
+
+    def drained(self) -> bool:
+        return True
+
+
+def test_a_stage_that_dies_makes_the_process_exit_non_zero(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from maskwatch.app import registry
+
+    monkeypatch.setitem(registry.STAGES, "alerts", lambda _resources: _Exploding())
+    runtime = Runtime(parse_settings({}), ("alerts",))
+    runtime.start()
+    t0 = time.monotonic()
+    assert runtime.wait(threading.Event()) == 1  # not asked to stop: the dead stage ends the run
+    assert time.monotonic() - t0 < 10
+    assert runtime.failures == {"alerts": "failed: boom"}
+    assert any("stage alerts failed: boom" in r.getMessage() for r in caplog.records)
+
+
+def test_frames_left_in_the_in_memory_queue_at_shutdown_fail_the_run() -> None:
+    settings = parse_settings(
+        {"cameras": [{"id": "busy", "name": "Busy", "url": "rtsp://127.0.0.1:1/x"}], "inference": {"batch_frames": 1}}
+    )
+    runtime = Runtime(settings, ("infer",), grace_s=0)
+    runtime.start()
+    for i in range(200):  # far more than it can do before the stop arrives
+        runtime.queue.publish(frames_stream("busy"), FrameMessage("busy", i, i, 8, 8, b"x").to_fields(), 1000)
+    stop = threading.Event()
+    stop.set()
+    assert runtime.wait(stop) == 1
+    assert "lost at shutdown" in runtime.failures["queue"]
