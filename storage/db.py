@@ -1,4 +1,5 @@
-"""Engine creation and schema migration (`maskwatch db upgrade`, and `run` on start)."""
+"""Engine creation and schema migration. The stages and `maskwatch db upgrade` migrate; commands
+that only read or review open the database as it is and say what is wrong with it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -83,3 +86,37 @@ def open_database(url: str) -> Engine:
     engine = create_db_engine(url)
     upgrade(engine)
     return engine
+
+
+def open_existing(url: str) -> Engine:
+    """An engine for a database maskwatch has set up, left as it is: a typo in a path must not
+    create an empty database that then reports "0 violations", and reading must not migrate."""
+    parsed = make_url(url)
+    where = parsed.render_as_string(hide_password=True)
+    is_file = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+    if is_file and not Path(str(parsed.database)).is_file():
+        raise DatabaseError(f"no database at {parsed.database}: check database.url, or start maskwatch first")
+    engine = create_db_engine(url)
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise DatabaseError(f"database {where}: {getattr(exc, 'orig', None) or exc}") from None
+    problem = _schema_problem(current, url)
+    if problem:
+        engine.dispose()
+        raise DatabaseError(f"database {where}: {problem}")
+    return engine
+
+
+def _schema_problem(current: str | None, url: str) -> str | None:
+    scripts = ScriptDirectory.from_config(alembic_config(url))
+    head = scripts.get_current_head()
+    if current == head:
+        return None
+    if current is None:
+        return "holds no maskwatch schema: run `maskwatch db upgrade` (or start maskwatch) first"
+    if current in {rev.revision for rev in scripts.walk_revisions()}:
+        return f"its schema is at revision {current}, this maskwatch needs {head}: run `maskwatch db upgrade`"
+    return f"its schema revision {current} is newer than this maskwatch knows ({head}): upgrade maskwatch"

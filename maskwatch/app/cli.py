@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from maskwatch.app import cli_events, cli_ops, cli_review
-from maskwatch.app.shared import devtools_missing, open_configured_database
+from maskwatch.app.shared import devtools_missing
 from maskwatch.config import ConfigError, Settings, load_settings
 from maskwatch.errors import MaskwatchError
 from maskwatch.logs import setup_logging
@@ -140,7 +140,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_db_upgrade(args: argparse.Namespace) -> int:
-    open_configured_database(args.config).dispose()
+    from maskwatch.storage.db import open_database
+
+    open_database(load_settings(args.config).database.url).dispose()
     return 0
 
 

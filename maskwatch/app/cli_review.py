@@ -17,12 +17,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from maskwatch.console.app import create_app
-    from maskwatch.storage.db import open_database
+    from maskwatch.storage.db import open_existing
 
     settings = load_settings(args.config)
     if not settings.web.users and not settings.web.api_tokens:
         raise ConfigError(f"{args.config}: web.users is empty: add a user (`maskwatch users hash-password`)")
-    engine = open_database(settings.database.url)
+    engine = open_existing(settings.database.url)
     uvicorn.run(
         create_app(settings, engine),
         host=settings.web.address,
@@ -52,11 +52,11 @@ def _cmd_hash_password(_args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from maskwatch.app.shared import parse_since
-    from maskwatch.storage.db import open_database
+    from maskwatch.storage.db import open_existing
     from maskwatch.storage.report import build_report, render_report
 
     settings = load_settings(args.config)
-    engine = open_database(settings.database.url)
+    engine = open_existing(settings.database.url)
     until = parse_since(args.until) if args.until else None
     report = build_report(engine, parse_since(args.since), until, args.camera)
     engine.dispose()
@@ -69,11 +69,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_export_dataset(args: argparse.Namespace) -> int:
-    from maskwatch.storage.db import open_database
+    from maskwatch.storage.db import open_existing
     from maskwatch.storage.export import export_reviewed
 
     settings = load_settings(args.config)
-    engine = open_database(settings.database.url)
+    engine = open_existing(settings.database.url)
     counts = export_reviewed(engine, args.out)
     engine.dispose()
     total = sum(counts.values())

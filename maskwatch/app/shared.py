@@ -29,10 +29,11 @@ def parse_since(text: str, now: dt.datetime | None = None) -> dt.datetime:
 
 
 def open_configured_database(config: Path | None) -> Engine:
-    """The database of the config file (`None`: the defaults), migrated to the current schema."""
-    from maskwatch.storage.db import open_database
+    """The database of the config file (`None`: the defaults) as it is: commands that read or
+    review never create or migrate it (the stages and `maskwatch db upgrade` do)."""
+    from maskwatch.storage.db import open_existing
 
-    return open_database(load_settings(config).database.url)
+    return open_existing(load_settings(config).database.url)
 
 
 def devtools_missing(command: str, exc: ModuleNotFoundError) -> Exception:
