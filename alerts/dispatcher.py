@@ -119,6 +119,9 @@ class Dispatcher:
             detail, ok, permanent = sender(payload), True, False
         except DeliveryError as exc:
             detail, ok, permanent = str(exc), False, exc.permanent
+        except Exception as exc:  # a sender's bug or an unforeseen input: retried, never the thread's end
+            log.exception("alerts %s: the sender failed unexpectedly", channel)
+            detail, ok, permanent = f"unexpected {type(exc).__name__}: {exc}", False, False
         for row in group:
             row.attempts += 1
             s.add(DeliveryAttempt(outbox_id=row.id, ok=ok, detail=detail, at=now))
@@ -211,6 +214,10 @@ class Dispatcher:
                 outage.ok()
             except SQLAlchemyError as exc:
                 outage.failed(getattr(exc, "orig", None) or exc, RETRY_MAX_S)
+                busy = 0
+                backoff = min(backoff * 2, RETRY_MAX_S)
+            except Exception:  # the channel keeps going: an alert must never wait on a dead thread
+                log.exception("alerts %s: unexpected error; retrying", channel)
                 busy = 0
                 backoff = min(backoff * 2, RETRY_MAX_S)
             if not busy:

@@ -52,7 +52,12 @@ class UnrecordedAtStop(MaskwatchError):
     """Asked to stop while a batch could not be written: it is left in the queue, and the stage fails."""
 
 
-RECLAIM_IDLE_MS = 60_000  # above tracking.reorder_window_s (<= 50 s): results held for reordering stay ours
+def reclaim_idle_ms(settings: Settings) -> int:
+    """How long results may sit unacknowledged before another recorder takes them over: well above
+    the reorder window, so results a live recorder holds for reordering stay its own."""
+    return int((2 * settings.tracking.reorder_window_s + 5) * 1000)
+
+
 CAMERA_CHECK_S = 1.0
 
 
@@ -73,7 +78,9 @@ class RecorderStage:
         self.violations_written = 0
         # Tracked but not yet written: survives a stop/start of this stage object.
         self._pending: _Batch | None = None
-        self.reclaimer = StaleReclaimer(queue, RECORDER_GROUP, self.consumer, [RESULTS, HEALTH], RECLAIM_IDLE_MS)
+        self.reclaimer = StaleReclaimer(
+            queue, RECORDER_GROUP, self.consumer, [RESULTS, HEALTH], reclaim_idle_ms(settings)
+        )
         self._new_settings: Settings | None = None
         self.reorder: Reorderer[Delivery] = Reorderer(settings.tracking.reorder_window_s)
 

@@ -52,9 +52,7 @@ def test_a_damaged_recording_plays_on_past_the_damage_and_never_replays(
     assert stage.all_finished(), "the recording never ended"
 
     queue.ensure_group(frames_stream("rec"), "check")
-    frames = [
-        FrameMessage.from_fields(d.fields) for d in queue.read("check", "t", [frames_stream("rec")], 10_000, 100)
-    ]
+    frames = [FrameMessage.from_fields(d.fields) for d in queue.read("check", "t", [frames_stream("rec")], 10_000, 100)]
     times = [f.captured_at for f in frames]
     assert times == sorted(times) and len(set(times)) == len(times)  # nothing sent twice
     assert len(frames) <= SECONDS * FPS + 1

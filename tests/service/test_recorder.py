@@ -11,18 +11,14 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
-from devtools.demo_media import DEMO_SCENES, render_scene
 from maskwatch.config import Settings, parse_settings
-from maskwatch.messages import CameraHealth, FaceObservation, FrameMessage, FrameResult
+from maskwatch.messages import CameraHealth
 from maskwatch.queue import open_queue
 from maskwatch.storage.db import open_database
 from maskwatch.storage.models import Camera, EvaluationCount, OutboxAlert, Violation
 from maskwatch.storage.record.stage import RecorderStage, UnrecordedAtStop
 from maskwatch.streams import HEALTH, RESULTS
-
-JPEG = cv2.imencode(".jpg", render_scene(DEMO_SCENES["entrance"]))[1].tobytes()
-MASKED = FaceObservation((565.0, 185.0, 715.0, 335.0), "with_mask", 0.9, 0.95, {"with_mask": 0.95})
-UNMASKED = FaceObservation((175.0, 185.0, 325.0, 335.0), "without_mask", 0.85, 0.95, {"without_mask": 0.9})
+from tests.support.results import publish_frames
 
 
 def settings_for(database_url: str, tmp_path: Path) -> Settings:
@@ -37,12 +33,6 @@ def settings_for(database_url: str, tmp_path: Path) -> Settings:
             },
         }
     )
-
-
-def publish_frames(queue, n: int, start: float = 1_790_000_000.0) -> None:
-    for i in range(n):
-        frame = FrameMessage("cam-1", i, start + i * 0.5, 1280, 720, JPEG)
-        queue.publish(RESULTS, FrameResult(frame, (MASKED, UNMASKED)).to_fields(), 10_000)
 
 
 def run_until(stage: RecorderStage, condition, timeout: float = 20.0) -> Exception | None:
