@@ -16,6 +16,7 @@ import argparse
 import statistics
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -105,7 +106,14 @@ def bench_recorder(cameras: int, fps: float, seconds: float) -> None:
 class _NoSnapshots(SnapshotStore):
     """Snapshots of synthetic frames (not JPEGs) are not what is measured: skip the encoding."""
 
-    def save(self, camera_id: str, track_id: str, frame: FrameMessage, face: FaceObservation) -> SnapshotPaths:
+    def save(
+        self,
+        camera_id: str,
+        track_id: str,
+        frame: FrameMessage,
+        face: FaceObservation,
+        others: Sequence[tuple[float, float, float, float]] = (),
+    ) -> SnapshotPaths:
         return SnapshotPaths(self.root / f"{track_id}.jpg", self.root / f"{track_id}-crop.jpg")
 
 

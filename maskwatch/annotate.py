@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from maskwatch.areas import CameraAreas, outline_px
+from maskwatch.boxes import square_crop_box
 from maskwatch.labels import MASK_INCORRECT, WITH_MASK, WITHOUT_MASK
 
 COLOURS_BGR = {
@@ -62,4 +63,26 @@ def draw_areas(image_bgr: np.ndarray, areas: CameraAreas, region: tuple[int, int
             cv2.polylines(out, [outline_px(area, w, h)], True, colour, thickness)
     if region is not None:
         cv2.rectangle(out, region[:2], (region[2] - 1, region[3] - 1), SEARCH_BGR, thickness)
+    return out
+
+
+# Coarse enough that no face can be recognised or restored: a face becomes a few blocks of colour.
+_BLUR_BLOCKS = 6
+
+
+def blur_faces(image_bgr: np.ndarray, boxes: Sequence[tuple[float, float, float, float]]) -> np.ndarray:
+    """A copy with each box (grown by a quarter, to take in hair and ears) pixelated and smoothed:
+    the people in a snapshot who did nothing wrong are not shown."""
+    out: np.ndarray = image_bgr.copy()
+    h, w = out.shape[:2]
+    for box in boxes:
+        x1, y1, x2, y2 = square_crop_box(box, 0.25)
+        x1, y1, x2, y2 = max(0, x1), max(0, y1), min(w, x2), min(h, y2)
+        if x2 - x1 < 2 or y2 - y1 < 2:
+            continue
+        region = out[y1:y2, x1:x2]
+        small = cv2.resize(region, (_BLUR_BLOCKS, _BLUR_BLOCKS), interpolation=cv2.INTER_AREA)
+        blocks = cv2.resize(small, (x2 - x1, y2 - y1), interpolation=cv2.INTER_NEAREST)
+        kernel = max(3, ((min(x2 - x1, y2 - y1) // _BLUR_BLOCKS) | 1))
+        out[y1:y2, x1:x2] = cv2.GaussianBlur(blocks, (kernel, kernel), 0)
     return out

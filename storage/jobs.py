@@ -18,15 +18,16 @@ from sqlalchemy.orm import Session
 
 from maskwatch.config import Settings
 from maskwatch.storage.compliance import compliance_stats
+from maskwatch.storage.erase import delete_violations
 from maskwatch.storage.models import (
     CameraStatusEvent,
     DeliveryAttempt,
     EvaluationCount,
     OutboxAlert,
-    ReviewEvent,
     Violation,
     utcnow,
 )
+from maskwatch.storage.snapshots import original_of
 
 log = logging.getLogger(__name__)
 
@@ -62,20 +63,7 @@ def apply_retention(
             query = query.where(Violation.review_state != "unreviewed")
         old = s.scalars(query).all()
         ids = [v.id for v in old]
-        outbox_ids = select(OutboxAlert.id).where(OutboxAlert.violation_id.in_(ids))
-        s.execute(delete(DeliveryAttempt).where(DeliveryAttempt.outbox_id.in_(outbox_ids)))
-        s.execute(delete(OutboxAlert).where(OutboxAlert.violation_id.in_(ids)))
-        s.execute(delete(ReviewEvent).where(ReviewEvent.violation_id.in_(ids)))
-        for v in old:
-            for path in (v.snapshot_path, v.crop_path):
-                try:
-                    Path(path).unlink()
-                    files += 1
-                except FileNotFoundError:
-                    pass
-                except OSError as exc:
-                    log.warning("retention: cannot remove %s: %s", path, exc)
-        s.execute(delete(Violation).where(Violation.id.in_(ids)))
+        files += delete_violations(s, old, "retention")
     with Session(engine) as s, s.begin():
         # Camera alerts and status history age out with the violations.
         old_camera_alerts = (
@@ -110,9 +98,8 @@ def remove_orphans(engine: Engine, root: Path, older_than: dt.datetime) -> int:
     if not root.is_dir():
         return 0
     with Session(engine) as s:
-        known = {
-            Path(p).resolve() for row in s.execute(select(Violation.snapshot_path, Violation.crop_path)) for p in row
-        }
+        rows = s.execute(select(Violation.snapshot_path, Violation.crop_path)).all()
+    known = {Path(p).resolve() for frame, crop in rows for p in (frame, crop, original_of(frame))}
     removed = 0
     for path in root.rglob("*"):
         if path.suffix not in (".jpg", ".tmp") or not path.is_file() or path.resolve() in known:

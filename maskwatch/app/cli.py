@@ -278,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stage_commands(sub)
     cli_review.register(sub)
     cli_review.register_events(sub)
+    cli_review.register_privacy(sub)
     _add_tool_commands(sub)
     return parser
 

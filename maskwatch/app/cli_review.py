@@ -151,3 +151,42 @@ def register_events(sub: Any) -> None:
     p.add_argument("id", type=int)
     p.add_argument("--config", type=Path, required=True)
     p.set_defaults(func=_cmd_events_show)
+
+
+def _cmd_privacy_erase(args: argparse.Namespace) -> int:
+    from maskwatch.app.shared import parse_since
+    from maskwatch.storage.erase import erase_range
+
+    since, until = parse_since(args.since), parse_since(args.until)
+    if until <= since:
+        raise ConfigError(f"--until ({args.until}) must come after --from ({args.since})")
+    engine = open_configured_database(args.config)
+    try:
+        done = erase_range(engine, args.camera, since, until, by=getpass.getuser(), dry_run=not args.yes)
+    finally:
+        engine.dispose()
+    what = (
+        f"{done.violations} violation(s) of camera {args.camera} started {since.isoformat()} to {until.isoformat()}, "
+        f"{done.files} snapshot file(s), {done.alerts_unsent} unsent alert(s)"
+    )
+    if not args.yes:
+        print(f"would erase {what}; run again with --yes to erase them")
+        return 0
+    print(f"erased {what}")
+    return 0
+
+
+def register_privacy(sub: Any) -> None:
+    privacy = sub.add_parser("privacy", help="data protection requests").add_subparsers(
+        dest="privacy_command", required=True
+    )
+    p = privacy.add_parser(
+        "erase",
+        help="delete one camera's violations of a time range, with their pictures and alerts (a person's request)",
+    )
+    p.add_argument("--config", type=Path, required=True)
+    p.add_argument("--camera", required=True, metavar="ID")
+    p.add_argument("--from", dest="since", required=True, metavar="ISO|1h", help="start: an ISO time, or 2h back")
+    p.add_argument("--to", dest="until", required=True, metavar="ISO|1h", help="end (exclusive): an ISO time, or 0m")
+    p.add_argument("--yes", action="store_true", help="erase; without it, only say what would be erased")
+    p.set_defaults(func=_cmd_privacy_erase)

@@ -24,8 +24,13 @@ class DatabaseConfig(Section):
 
 class SnapshotsConfig(Section):
     dir: Path = Field(Path("data/snapshots"), description="Violation snapshots (annotated frame + face crop).")
-    jpeg_quality: int = Field(90, ge=30, le=100)
+    jpeg_quality: int = Field(90, ge=30, le=100, description="JPEG quality of the snapshot files.")
     retention_days: int = Field(90, ge=1, le=3650, description="Snapshots and violations older than this are removed.")
     keep_unreviewed: bool = Field(
         False, description="Retention never removes a violation nobody has reviewed yet (it waits for a reviewer)."
+    )
+    keep_original: bool = Field(
+        False,
+        description="Also keep each snapshot frame unblurred (`*-original.jpg`). Off: everyone but the violator "
+        "is blurred in the only copy kept, as data protection law expects of people who did nothing wrong.",
     )

@@ -187,7 +187,7 @@ class Recorder:
         )
         if exists is not None:  # written by an earlier attempt whose commit was acknowledged late
             return None
-        paths = self._snapshots.save(e.camera_id, e.track_id, e.best.frame, e.best.face)
+        paths = self._snapshots.save(e.camera_id, e.track_id, e.best.frame, e.best.face, e.best.others)
         v = Violation(
             camera_id=e.camera_id,
             track_id=e.track_id,

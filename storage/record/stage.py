@@ -69,7 +69,9 @@ class RecorderStage:
         self.batch_size = batch_size
         self.engine = engine
         self.recorder = Recorder(
-            settings, self.engine, SnapshotStore(settings.snapshots.dir, settings.snapshots.jpeg_quality)
+            settings,
+            self.engine,
+            SnapshotStore(settings.snapshots.dir, settings.snapshots.jpeg_quality, settings.snapshots.keep_original),
         )
         self.recorder.sync_cameras()
         self.consumer = consumer_name("recorder")

@@ -58,6 +58,7 @@ class TrackingSettings:
 class BestShot:
     frame: FrameMessage
     face: FaceObservation
+    others: tuple[tuple[float, float, float, float], ...] = ()  # the other faces in the frame, to blur
 
 
 @dataclass
@@ -145,7 +146,7 @@ class CameraTracker:
             look = _embedding(face)
             if look is not None and face.face_score >= self.settings.min_face_score:
                 track.looks.append(look)
-            events.extend(self._observe(track, frame, face))
+            events.extend(self._observe(track, frame, face, faces))
         return events
 
     def _learn_period(self, gap: float) -> None:
@@ -255,7 +256,9 @@ class CameraTracker:
             return False
         return bad[-1][1] - bad[0][1] >= self.settings.confirm_min_s - 0.05
 
-    def _observe(self, track: Track, frame: FrameMessage, face: FaceObservation) -> list[TrackEvent]:
+    def _observe(
+        self, track: Track, frame: FrameMessage, face: FaceObservation, faces: Sequence[FaceObservation]
+    ) -> list[TrackEvent]:
         if not self._evaluable(face):
             return []
         events: list[TrackEvent] = []
@@ -266,7 +269,7 @@ class CameraTracker:
             events.append(PersonEvaluated(self.camera_id, track.id, now))
         track.evaluations.append((face.label, now))
         if face.label in VIOLATIONS and (track.best is None or face.score > track.best.face.score):
-            track.best = BestShot(frame, face)
+            track.best = BestShot(frame, face, tuple(f.box for f in faces if f is not face))
         bad = [(label, at) for label, at in track.evaluations if label in VIOLATIONS]
         if not track.reported and self._confirmed(bad) and track.best is not None:
             track.reported = True
