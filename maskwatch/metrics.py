@@ -53,6 +53,9 @@ FRAMES_RECORDED = Counter(
     "maskwatch_frames_recorded_total", "Frame results recorded (duplicates from redelivery excluded)", ["camera"]
 )
 PEOPLE = Counter("maskwatch_people_evaluated_total", "People (tracks) evaluated", ["camera"])
+OUTAGE = Gauge(
+    "maskwatch_outage", "1 while a stage waits for a dependency (queue, database, snapshot disk) and retries", ["what"]
+)
 ALERTS = Counter("maskwatch_alert_attempts_total", "Alert delivery attempts by outcome", ["channel", "outcome"])
 
 

@@ -10,6 +10,7 @@ import threading
 import time
 from typing import Protocol, runtime_checkable
 
+from maskwatch import metrics
 from maskwatch.config import Settings
 from maskwatch.queue import Delivery, Queue
 from maskwatch.streams import DEAD_LETTER
@@ -94,6 +95,7 @@ class Outage:
 
     def failed(self, exc: BaseException, retry_s: float | None = None) -> None:
         self.failures += 1
+        metrics.OUTAGE.labels(self.what).set(1)
         if self.since is None:
             self.since = time.monotonic()
             retry = f"; retrying every {retry_s:.1f} s or less" if retry_s is not None else "; retrying"
@@ -103,6 +105,7 @@ class Outage:
 
     def ok(self) -> None:
         if self.since is not None:
+            metrics.OUTAGE.labels(self.what).set(0)
             log.warning(
                 "%s available again after %.1f s (%d failed attempts)",
                 self.what,

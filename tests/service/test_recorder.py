@@ -8,6 +8,7 @@ from pathlib import Path
 
 import cv2
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
@@ -201,8 +202,11 @@ def test_read_only_snapshot_disk_holds_the_violation_until_writable(
     assert isinstance(stopped, UnrecordedAtStop) and "Read-only file system" in str(stopped)
     assert queue.backlog(RESULTS) == 10
     assert any("snapshot disk unavailable" in r.getMessage() for r in caplog.records)
+    outage = {"what": "recorder: snapshot disk"}
+    assert REGISTRY.get_sample_value("maskwatch_outage", outage) == 1  # shown to monitoring meanwhile
     make_writable()
     assert run_until(stage, lambda: queue.backlog(RESULTS) == 0) is None
+    assert REGISTRY.get_sample_value("maskwatch_outage", outage) == 0
     engine = create_engine(settings.database.url)
     with Session(engine) as s:
         (v,) = s.scalars(select(Violation)).all()
