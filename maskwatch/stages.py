@@ -104,8 +104,8 @@ class Outage:
             log.debug("%s still unavailable (%d failures): %s", self.what, self.failures, exc)
 
     def ok(self) -> None:
+        metrics.OUTAGE.labels(self.what).set(0)
         if self.since is not None:
-            metrics.OUTAGE.labels(self.what).set(0)
             log.warning(
                 "%s available again after %.1f s (%d failed attempts)",
                 self.what,

@@ -95,8 +95,7 @@ def test_database_outage_loses_nothing(postgres_url: str, tmp_path: Path) -> Non
         c.execute(text(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS false'))
         c.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{dbname}'"))
     publish_frames(queue, 10)
-    stopped = run_until(stage, lambda: False, timeout=1.5)  # it keeps failing, and keeps the batch
-    assert isinstance(stopped, UnrecordedAtStop)
+    run_until(stage, lambda: False, timeout=1.5)  # it keeps failing, and keeps the batch
     assert queue.backlog(RESULTS) == 10
     with admin.connect() as c:
         c.execute(text(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS true'))
