@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from maskwatch.console.auth import check_csrf
-from maskwatch.console.deps import ApiUser, console
+from maskwatch.console.deps import ApiUser, PageNumber, ViolationId, console
 from maskwatch.labels import CLASSES
 from maskwatch.storage.compliance import compliance_stats
 from maskwatch.storage.models import Camera, iso_utc, violation_json
@@ -45,7 +45,7 @@ def list_violations(
     until: dt.datetime | None = None,
     label: Literal["without_mask", "mask_incorrect"] | None = None,
     state: Literal["unreviewed", "confirmed", "false_positive"] | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
     page_size: Annotated[int | None, Query(ge=1, le=500, description="default: web.page_size")] = None,
 ) -> dict[str, Any]:
     c = console(request)
@@ -56,7 +56,7 @@ def list_violations(
 
 
 @router.get("/violations/{violation_id}", summary="One violation with its review history")
-def one_violation(request: Request, _user: ApiUser, violation_id: int) -> dict[str, Any]:
+def one_violation(request: Request, _user: ApiUser, violation_id: ViolationId) -> dict[str, Any]:
     try:
         v, name, events = get_violation(console(request).engine, violation_id)
     except ReviewError as exc:
@@ -73,10 +73,10 @@ class ReviewIn(BaseModel):
 
 
 @router.post("/violations/{violation_id}/review", summary="Confirm a violation or dismiss it (reviewers)")
-def review(request: Request, user: ApiUser, violation_id: int, body: ReviewIn) -> dict[str, Any]:
+def review(request: Request, user: ApiUser, violation_id: ViolationId, body: ReviewIn) -> dict[str, Any]:
     if not user.can_review:
         raise HTTPException(status_code=403, detail=f"{user.name} is a viewer; reviewing needs the reviewer role")
-    if not request.headers.get("authorization"):  # a browser session: the CSRF header is required
+    if not user.by_token:  # a browser session, whatever else the request carries: the CSRF header is required
         check_csrf(request, request.headers.get("x-csrf-token"))
     try:
         v = set_review(console(request).engine, violation_id, user.name, body.state, body.label)
@@ -121,4 +121,11 @@ def cameras(request: Request, _user: ApiUser) -> list[dict[str, Any]]:
 
 
 def _utc(when: dt.datetime) -> dt.datetime:
-    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+    """In UTC (no zone given: UTC); a time near the ends of the calendar stops at the end."""
+    if not when.tzinfo:
+        return when.replace(tzinfo=dt.timezone.utc)
+    try:
+        return when.astimezone(dt.timezone.utc)
+    except OverflowError:
+        end = dt.datetime.max if when.year > 1 else dt.datetime.min
+        return end.replace(tzinfo=dt.timezone.utc)

@@ -3,6 +3,7 @@ CSRF tokens for forms, or a bearer token for the JSON API. Viewers read; reviewe
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import time
@@ -13,6 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import HTTPException, Request
 
 from maskwatch.config import WebConfig
+from maskwatch.config.web import WebUser
 
 _hasher = PasswordHasher()
 # Checked when the user name is unknown, so a wrong name takes as long as a wrong password.
@@ -27,18 +29,29 @@ def hash_password(password: str) -> str:
 class Principal:
     name: str  # as kept in the audit trail: a user name, or token:<name>
     role: str
+    by_token: bool = False  # a verified bearer token, which a browser cannot send on its own
 
     @property
     def can_review(self) -> bool:
         return self.role == "reviewer"
 
 
+def _fingerprint(user: WebUser) -> str:
+    """Changes when the user's password or role changes in the configuration, which ends their sessions."""
+    data = "\0".join((user.name, user.password_hash.get_secret_value(), user.role))
+    return hashlib.sha256(data.encode()).hexdigest()[:32]
+
+
 class Auth:
     def __init__(self, cfg: WebConfig) -> None:
         self.cfg = cfg
         self.users = {u.name: u for u in cfg.users}
+        # Bumped by a logout, which ends every session the user holds with this console. Kept in
+        # memory: a restart forgets it (sessions then end only when they expire or the password changes).
+        self._generation: dict[str, int] = {}
 
-    def login(self, name: str, password: str) -> Principal | None:
+    def verify(self, name: str, password: str) -> Principal | None:
+        """The argon2 check itself: slow and memory-hungry by design, so callers bound how many run."""
         user = self.users.get(name)
         stored = user.password_hash.get_secret_value() if user else _DUMMY_HASH
         try:
@@ -50,19 +63,26 @@ class Auth:
     def from_token(self, token: str) -> Principal | None:
         for t in self.cfg.api_tokens:
             if hmac.compare_digest(t.token.get_secret_value().encode(), token.encode()):
-                return Principal(f"token:{t.name}", t.role)
+                return Principal(f"token:{t.name}", t.role, by_token=True)
         return None
 
     def current(self, request: Request) -> Principal | None:
         header = request.headers.get("authorization", "")
         if header.lower().startswith("bearer "):
             return self.from_token(header[7:].strip())
+        return self.from_session(request)
+
+    def from_session(self, request: Request) -> Principal | None:
         session = request.session
-        if session.get("user") and session.get("expires", 0) > time.time():
-            user = self.users.get(session["user"])
-            if user is not None:  # a user removed from the config loses access at once
-                return Principal(user.name, user.role)
-        return None
+        user = self.users.get(str(session.get("user", "")))
+        if user is None:  # also a user removed from the config: access ends at once
+            return None
+        live = (
+            session.get("expires", 0) > time.time()
+            and session.get("generation") == self._generation.get(user.name, 0)
+            and session.get("fingerprint") == _fingerprint(user)
+        )
+        return Principal(user.name, user.role) if live else None
 
     def start_session(self, request: Request, who: Principal) -> None:
         request.session.clear()
@@ -71,8 +91,14 @@ class Auth:
                 "user": who.name,
                 "expires": time.time() + self.cfg.session_hours * 3600,
                 "csrf": secrets.token_urlsafe(24),
+                "generation": self._generation.get(who.name, 0),
+                "fingerprint": _fingerprint(self.users[who.name]),
             }
         )
+
+    def end_sessions(self, name: str) -> None:
+        """Every session `name` holds, including copies of its cookie, stops working."""
+        self._generation[name] = self._generation.get(name, 0) + 1
 
 
 def csrf_token(request: Request) -> str:
@@ -84,5 +110,6 @@ def csrf_token(request: Request) -> str:
 
 def check_csrf(request: Request, submitted: str | None) -> None:
     expected = request.session.get("csrf")
-    if not expected or not submitted or not hmac.compare_digest(str(expected), submitted):
+    # As bytes: compare_digest refuses str with non-ASCII characters, which a forged form may carry.
+    if not expected or not submitted or not hmac.compare_digest(str(expected).encode(), submitted.encode()):
         raise HTTPException(status_code=403, detail="form expired or forged (CSRF check failed); reload the page")

@@ -1,4 +1,4 @@
-"""Server-rendered pages: log in, the violation list and page, reviews, cameras, dashboard."""
+"""Server-rendered pages: the violation list and page, reviews, cameras, dashboard."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from maskwatch.config import Settings
 from maskwatch.console.auth import Principal, check_csrf, csrf_token
-from maskwatch.console.deps import PageUser, console
+from maskwatch.console.deps import PageNumber, PageUser, ViolationId, console
 from maskwatch.storage.cameras import coverage_gaps
 from maskwatch.storage.compliance import Bucket, compliance_stats
 from maskwatch.storage.models import Camera, CameraStatusEvent, Violation, utcnow
@@ -24,13 +24,23 @@ router = APIRouter(include_in_schema=False)
 LABELS = {"without_mask": "No mask", "mask_incorrect": "Mask worn wrong", "with_mask": "Mask on"}
 STATES = {"unreviewed": "Unreviewed", "confirmed": "Confirmed", "false_positive": "False positive"}
 LATEST_SNAPSHOT_TRIES = 20  # violations looked at for a camera page's picture
+MAX_DAYS = 366  # of history on the dashboard and a camera's page
 
 
-def render(request: Request, template: str, user: Principal | None, **context: Any) -> HTMLResponse:
+def render(
+    request: Request,
+    template: str,
+    user: Principal | None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
     return console(request).templates.TemplateResponse(
         request,
         template,
         {"user": user, "csrf": csrf_token(request), "labels": LABELS, "states": STATES, **context},
+        status_code=status_code,
+        headers=headers,
     )
 
 
@@ -43,32 +53,16 @@ def _day(text: str | None) -> dt.datetime | None:
         raise HTTPException(status_code=422, detail=f"not a date: {text!r} (use YYYY-MM-DD)") from None
 
 
-@router.get("/login")
-def login_page(request: Request, next: str = "/violations", error: str = "") -> HTMLResponse:
-    return render(request, "login.html", None, next=next if next.startswith("/") else "/violations", error=error)
+def _day_after(day: dt.datetime | None) -> dt.datetime | None:
+    """The end of `day`; None (no bound) after the last day a datetime can hold."""
+    try:
+        return day + dt.timedelta(days=1) if day else None
+    except OverflowError:
+        return None
 
 
-@router.post("/login")
-def login(
-    request: Request,
-    username: Annotated[str, Form()],
-    password: Annotated[str, Form()],
-    csrf: Annotated[str, Form()],
-    next: Annotated[str, Form()] = "/violations",
-) -> Response:
-    check_csrf(request, csrf)
-    who = console(request).auth.login(username, password)
-    if who is None:
-        return render(request, "login.html", None, next=next, error="Wrong user name or password.")
-    console(request).auth.start_session(request, who)
-    return RedirectResponse(next if next.startswith("/") and not next.startswith("//") else "/violations", 303)
-
-
-@router.post("/logout")
-def logout(request: Request, csrf: Annotated[str, Form()]) -> Response:
-    check_csrf(request, csrf)
-    request.session.clear()
-    return RedirectResponse("/login", 303)
+def _days(days: int) -> int:
+    return min(max(days, 1), MAX_DAYS)
 
 
 @router.get("/")
@@ -85,15 +79,12 @@ def violations(
     state: str = "",
     since: str = "",
     until: str = "",
-    page: int = 1,
+    page: PageNumber = 1,
 ) -> HTMLResponse:
     c = console(request)
-    end = _day(until)
-    flt = ViolationFilter(
-        camera or None, _day(since), end + dt.timedelta(days=1) if end else None, label or None, state or None
-    )
+    flt = ViolationFilter(camera or None, _day(since), _day_after(_day(until)), label or None, state or None)
     size = c.settings.web.page_size
-    rows, total = find_violations(c.engine, flt, max(page, 1), size)
+    rows, total = find_violations(c.engine, flt, page, size)
     with Session(c.engine) as s:
         cameras = list(s.scalars(select(Camera).order_by(Camera.name)))
     query = {"camera": camera, "label": label, "state": state, "since": since, "until": until}
@@ -104,7 +95,7 @@ def violations(
         user,
         rows=rows,
         total=total,
-        page=max(page, 1),
+        page=page,
         pages=pages,
         cameras=cameras,
         query=query,
@@ -113,7 +104,7 @@ def violations(
 
 
 @router.get("/violations/{violation_id}")
-def violation(request: Request, user: PageUser, violation_id: int) -> HTMLResponse:
+def violation(request: Request, user: PageUser, violation_id: ViolationId) -> HTMLResponse:
     try:
         v, camera_name, events = get_violation(console(request).engine, violation_id)
     except ReviewError as exc:
@@ -125,7 +116,7 @@ def violation(request: Request, user: PageUser, violation_id: int) -> HTMLRespon
 def review(
     request: Request,
     user: PageUser,
-    violation_id: int,
+    violation_id: ViolationId,
     state: Annotated[str, Form()],
     csrf: Annotated[str, Form()],
     label: Annotated[str, Form()] = "",
@@ -141,7 +132,7 @@ def review(
 
 
 @router.get("/violations/{violation_id}/image/{kind}")
-def image(request: Request, _user: PageUser, violation_id: int, kind: str) -> Response:
+def image(request: Request, _user: PageUser, violation_id: ViolationId, kind: str) -> Response:
     """Snapshots only through here: the path comes from the database, never from the request."""
     if kind not in ("frame", "crop"):
         raise HTTPException(status_code=404)
@@ -153,7 +144,7 @@ def image(request: Request, _user: PageUser, violation_id: int, kind: str) -> Re
     path = _servable(c.snapshots_root, v.snapshot_path if kind == "frame" else v.crop_path)
     if path is None:
         raise HTTPException(status_code=404, detail="snapshot not available (removed by retention?)")
-    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+    return FileResponse(path, media_type="image/jpeg")  # no-store, like every page: these are people
 
 
 def _servable(root: Path, stored: str) -> Path | None:
@@ -172,6 +163,7 @@ def cameras(request: Request, user: PageUser) -> HTMLResponse:
 @router.get("/cameras/{camera_id}")
 def camera(request: Request, user: PageUser, camera_id: str, days: int = 7) -> HTMLResponse:
     c = console(request)
+    days = _days(days)
     with Session(c.engine) as s:
         cam = s.get(Camera, camera_id)
         if cam is None:
@@ -225,7 +217,7 @@ def _areas_outlines(settings: Settings, camera_id: str) -> dict[str, list[str]] 
 @router.get("/dashboard")
 def dashboard(request: Request, user: PageUser, days: int = 7, camera: str = "", bucket: str = "day") -> HTMLResponse:
     c = console(request)
-    days = min(max(days, 1), 366)
+    days = _days(days)
     bucket_kind: Bucket = "hour" if bucket == "hour" and days <= 2 else "day"  # at most 48 hourly bars
     until = utcnow()
     stats = compliance_stats(c.engine, until - dt.timedelta(days=days), until, camera or None, bucket_kind)

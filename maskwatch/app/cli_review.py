@@ -82,7 +82,7 @@ def _cmd_export_dataset(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("serve", help="the web console and JSON API (/api/docs)")
+    p = sub.add_parser("serve", help="the web console and JSON API (described at /api/openapi.json)")
     p.add_argument("--config", type=Path, required=True)
     p.add_argument("--port", type=int, help="instead of web.port")
     p.set_defaults(func=_cmd_serve)

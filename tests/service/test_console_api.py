@@ -48,7 +48,7 @@ def test_login_refuses_wrong_passwords_and_forged_forms(console: ConsoleServer) 
         csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text)
         assert csrf is not None
         wrong = c.post("/login", data={"username": "rita", "password": "nope", "csrf": csrf.group(1)})
-        assert wrong.status_code == 200 and "Wrong user name or password" in wrong.text
+        assert wrong.status_code == 401 and "Wrong user name or password" in wrong.text
         assert c.get("/violations").status_code == 303
 
 

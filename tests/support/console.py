@@ -51,7 +51,7 @@ def console_settings(database_url: str, tmp_path: Path, **entrance: Any) -> Sett
             "database": {"url": database_url},
             "snapshots": {"dir": str(tmp_path / "snaps")},
             "web": {
-                "session_secret": "test-session-secret-0123456789",
+                "session_secret": "test-session-secret-0123456789-ABCDEFGHIJKLMNOPQRSTUVWXYZ",
                 "page_size": 5,
                 "users": [
                     {"name": "rita", "password_hash": hash_password(PASSWORDS["rita"]), "role": "reviewer"},
@@ -141,3 +141,63 @@ def shown(html: str) -> dict[str, tuple[int, int, int, str]]:
         m["camera"]: (int(m["people"]), int(m["violations"]), int(m["dismissed"]), m["compliance"].strip())
         for m in ROW.finditer(html)
     }
+
+
+@dataclass
+class ConsoleProcess(ConsoleServer):
+    """A console in a process of its own, so its memory can be read from /proc."""
+
+    pid: int
+    log: Path
+
+
+_SERVE = """
+import pickle, sys
+import uvicorn
+from maskwatch.console.app import create_app
+from maskwatch.storage.db import create_db_engine, upgrade
+settings = pickle.loads(open(sys.argv[1], "rb").read())
+engine = create_db_engine(settings.database.url)
+upgrade(engine)
+uvicorn.run(create_app(settings, engine), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+"""
+
+
+@contextmanager
+def console_process(settings: Settings, tmp_path: Path) -> Iterator[ConsoleProcess]:
+    """`running_console`, but in a child process; what it logs goes to `log`."""
+    import pickle
+    import subprocess
+    import sys
+
+    frozen = tmp_path / "console-settings.pickle"
+    frozen.write_bytes(pickle.dumps(settings))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path / "console.log"
+    with log.open("wb") as out:
+        child = subprocess.Popen([sys.executable, "-c", _SERVE, str(frozen), str(port)], stdout=out, stderr=out)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert child.poll() is None, f"console exited: {log.read_text()}"
+            assert time.monotonic() < deadline, "console did not start"
+            try:
+                httpx.get(f"{url}/login", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield ConsoleProcess(url, settings, child.pid, log)
+    finally:
+        child.terminate()
+        child.wait(10)
+
+
+def proc_status_kib(pid: int, field: str) -> int:
+    """A memory figure (VmRSS, VmHWM, ...) of a process, in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise KeyError(field)

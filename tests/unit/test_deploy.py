@@ -32,8 +32,11 @@ SECRETS = (
 
 @pytest.fixture(autouse=True)
 def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    import secrets
+
     for name in SECRETS:
         monkeypatch.setenv(name, "x")
+    monkeypatch.setenv("WEB_SESSION_SECRET", secrets.token_urlsafe(32))  # weak session keys are refused
 
 
 def assert_maskwatch_command(args: list[str]) -> None:
