@@ -30,10 +30,16 @@ class Principal:
     name: str  # as kept in the audit trail: a user name, or token:<name>
     role: str
     by_token: bool = False  # a verified bearer token, which a browser cannot send on its own
+    faces: bool = False  # a viewer granted the violator's face unblurred (web.users[].faces)
 
     @property
     def can_review(self) -> bool:
         return self.role == "reviewer"
+
+    @property
+    def sees_faces(self) -> bool:
+        """Reviewers see faces to judge them; a viewer only where the config grants it."""
+        return self.can_review or self.faces
 
 
 def _fingerprint(user: WebUser) -> str:
@@ -58,7 +64,7 @@ class Auth:
             _hasher.verify(stored, password)
         except (VerificationError, InvalidHashError):
             return None
-        return Principal(name, user.role) if user else None
+        return Principal(name, user.role, faces=user.faces) if user else None
 
     def from_token(self, token: str) -> Principal | None:
         for t in self.cfg.api_tokens:
@@ -82,7 +88,7 @@ class Auth:
             and session.get("generation") == self._generation.get(user.name, 0)
             and session.get("fingerprint") == _fingerprint(user)
         )
-        return Principal(user.name, user.role) if live else None
+        return Principal(user.name, user.role, faces=user.faces) if live else None
 
     def start_session(self, request: Request, who: Principal) -> None:
         request.session.clear()

@@ -8,17 +8,26 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from maskwatch.config import Settings
 from maskwatch.console.auth import Principal, check_csrf, csrf_token
 from maskwatch.console.deps import PageNumber, PageUser, ViolationId, console
+from maskwatch.console.pictures import picture
 from maskwatch.storage.cameras import coverage_gaps
 from maskwatch.storage.compliance import Bucket, compliance_stats
 from maskwatch.storage.models import Camera, CameraStatusEvent, Violation, utcnow
-from maskwatch.storage.violations import ReviewError, ViolationFilter, find_violations, get_violation, set_review
+from maskwatch.storage.violations import (
+    ReviewError,
+    ViolationFilter,
+    find_violations,
+    get_violation,
+    image_views,
+    record_image_view,
+    set_review,
+)
 
 router = APIRouter(include_in_schema=False)
 LABELS = {"without_mask": "No mask", "mask_incorrect": "Mask worn wrong", "with_mask": "Mask on"}
@@ -109,7 +118,8 @@ def violation(request: Request, user: PageUser, violation_id: ViolationId) -> HT
         v, camera_name, events = get_violation(console(request).engine, violation_id)
     except ReviewError as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from None
-    return render(request, "violation.html", user, v=v, camera_name=camera_name, events=events)
+    views = image_views(console(request).engine, v.id) if user.can_review else []
+    return render(request, "violation.html", user, v=v, camera_name=camera_name, events=events, views=views)
 
 
 @router.post("/violations/{violation_id}/review")
@@ -132,7 +142,7 @@ def review(
 
 
 @router.get("/violations/{violation_id}/image/{kind}")
-def image(request: Request, _user: PageUser, violation_id: ViolationId, kind: str) -> Response:
+def image(request: Request, user: PageUser, violation_id: ViolationId, kind: str) -> Response:
     """Snapshots only through here: the path comes from the database, never from the request."""
     if kind not in ("frame", "crop"):
         raise HTTPException(status_code=404)
@@ -144,7 +154,10 @@ def image(request: Request, _user: PageUser, violation_id: ViolationId, kind: st
     path = _servable(c.snapshots_root, v.snapshot_path if kind == "frame" else v.crop_path)
     if path is None:
         raise HTTPException(status_code=404, detail="snapshot not available (removed by retention?)")
-    return FileResponse(path, media_type="image/jpeg")  # no-store, like every page: these are people
+    blurred = not user.sees_faces
+    record_image_view(c.engine, v.id, user.name, kind, blurred)
+    x1, y1, x2, y2 = v.box
+    return picture(path, kind, (x1, y1, x2, y2), blurred)
 
 
 def _servable(root: Path, stored: str) -> Path | None:

@@ -1,6 +1,7 @@
-"""Removing violations with everything that refers to them: their review events, their alerts
-and delivery attempts, and their snapshot files. Retention and a person's erasure request
-(`maskwatch privacy erase`) both remove through here, so neither leaves a face behind."""
+"""Removing violations with everything that refers to them: their review events, the log of who
+opened their pictures, their alerts and delivery attempts, and their snapshot files. Retention and
+a person's erasure request (`maskwatch privacy erase`) both remove through here, so neither leaves
+a face behind."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
-from maskwatch.storage.models import DeliveryAttempt, OutboxAlert, ReviewEvent, Violation
+from maskwatch.storage.models import DeliveryAttempt, ImageView, OutboxAlert, ReviewEvent, Violation
 from maskwatch.storage.snapshots import original_of
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ def delete_violations(s: Session, violations: Sequence[Violation], why: str) -> 
     s.execute(delete(DeliveryAttempt).where(DeliveryAttempt.outbox_id.in_(outbox_ids)))
     s.execute(delete(OutboxAlert).where(OutboxAlert.violation_id.in_(ids)))
     s.execute(delete(ReviewEvent).where(ReviewEvent.violation_id.in_(ids)))
+    s.execute(delete(ImageView).where(ImageView.violation_id.in_(ids)))
     files = sum(remove_files(v, why) for v in violations)
     s.execute(delete(Violation).where(Violation.id.in_(ids)))
     return files

@@ -112,6 +112,20 @@ class ReviewEvent(Base):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class ImageView(Base):
+    """Who opened which violation's pictures, and when: the pictures are of people, and data
+    protection law asks who saw them."""
+
+    __tablename__ = "image_views"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    violation_id: Mapped[int] = mapped_column(ForeignKey("violations.id"), index=True)
+    user: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(16), comment="frame | crop")
+    blurred: Mapped[bool] = mapped_column(Boolean, comment="the face was shown blurred")
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 def iso_utc(when: dt.datetime) -> str:
     """ISO-8601 with a Z suffix, the form alerts and `events` print."""
     return when.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")

@@ -18,6 +18,7 @@ from maskwatch.labels import CLASSES, VIOLATIONS
 from maskwatch.storage.models import (
     Camera,
     DeliveryAttempt,
+    ImageView,
     OutboxAlert,
     ReviewEvent,
     Violation,
@@ -162,3 +163,24 @@ def show_event(engine: Engine, event_id: int) -> dict[str, Any]:
                 }
             )
         return {**violation_json(v, cam.name if cam else v.camera_id), "alerts": alerts}
+
+
+def record_image_view(engine: Engine, violation_id: int, user: str, kind: str, blurred: bool) -> None:
+    """Note that `user` opened one of the violation's pictures (the access log)."""
+    with Session(engine) as s, s.begin():
+        s.add(ImageView(violation_id=violation_id, user=user, kind=kind, blurred=blurred, at=utcnow()))
+
+
+def image_views(engine: Engine, violation_id: int, limit: int = 50) -> list[ImageView]:
+    """The latest openings of the violation's pictures, newest first."""
+    with Session(engine) as s:
+        rows = list(
+            s.scalars(
+                select(ImageView)
+                .where(ImageView.violation_id == violation_id)
+                .order_by(ImageView.at.desc(), ImageView.id.desc())
+                .limit(limit)
+            )
+        )
+        s.expunge_all()
+    return rows

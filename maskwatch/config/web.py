@@ -21,6 +21,11 @@ class WebUser(Section):
         description="argon2 hash from `maskwatch users hash-password` (never the password)."
     )
     role: Role = Field("viewer", description="viewer: read only; reviewer: may also confirm or dismiss violations.")
+    faces: bool = Field(
+        False,
+        description="viewer only: may see the violator's face unblurred (reviewers always do, to judge it). "
+        "Off: a viewer sees every face blurred.",
+    )
 
 
 class ApiToken(Section):

@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import cv2
+import httpx
 import numpy as np
 import pytest
 from sqlalchemy import func, select
@@ -20,6 +21,7 @@ from maskwatch.storage.models import OutboxAlert, Violation
 from maskwatch.storage.record.stage import RecorderStage
 from maskwatch.storage.snapshots import original_of
 from maskwatch.streams import RESULTS
+from tests.support.console import console_settings, login, running_console
 from tests.support.factories import record_violations
 from tests.support.results import JPEG, MASKED, UNMASKED, publish_frames
 
@@ -145,3 +147,38 @@ def test_privacy_erase_refuses_an_empty_range(tmp_path: Path, database_url: str)
     cfg.write_text(f"database: {{url: '{database_url}'}}\n")
     args = ["--camera", "cam-1", "--from", "2026-06-02T00:00:00Z", "--to", "2026-06-01T00:00:00Z"]
     assert main(["privacy", "erase", "--config", str(cfg), *args]) == 2
+
+
+def faces_granted(settings: Settings, user: str) -> Settings:
+    users = [u.model_copy(update={"faces": True}) if u.name == user else u for u in settings.web.users]
+    return settings.model_copy(update={"web": settings.web.model_copy(update={"users": users})})
+
+
+def fetched(client: httpx.Client, path: str) -> np.ndarray:
+    got = client.get(path)
+    assert got.status_code == 200, got.text
+    image = cv2.imdecode(np.frombuffer(got.content, np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None
+    return image
+
+
+def test_a_viewer_sees_faces_blurred_and_every_opening_is_logged(database_url: str, tmp_path: Path) -> None:
+    settings = console_settings(database_url, tmp_path)
+    record_violations(settings, n=1)
+    with running_console(settings) as server:
+        with login(server.url, "victor") as viewer:
+            crop = fetched(viewer, "/violations/1/image/crop")
+            fetched(viewer, "/violations/1/image/frame")
+            assert "Who opened these pictures" not in viewer.get("/violations/1").text  # reviewers only
+        with login(server.url, "rita") as reviewer:
+            sharp = fetched(reviewer, "/violations/1/image/crop")
+            page = reviewer.get("/violations/1").text
+    whole = (0.0, 0.0, float(sharp.shape[1]), float(sharp.shape[0]))
+    assert detail(crop, whole) < detail(sharp, whole) / 10  # the viewer's copy hides the face
+    log = page[page.index("Who opened these pictures") :]
+    assert "victor: face crop (blurred)" in log and "victor: frame (blurred)" in log
+    assert "rita: face crop" in log and "rita: face crop (blurred)" not in log
+
+    with running_console(faces_granted(settings, "victor")) as server, login(server.url, "victor") as viewer:
+        granted = fetched(viewer, "/violations/1/image/crop")
+    assert detail(granted, whole) > detail(sharp, whole) / 2  # web.users[].faces: true shows it
