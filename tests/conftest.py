@@ -30,10 +30,37 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(FOLDER_MARKERS[folder])
 
 
+# Tests marked `attack` are attacks on maskwatch (the console, its config, its inputs): each one
+# that passes held. The table at the end says which were tried, what was expected, and what held.
+ATTACKS: dict[str, tuple[str, str]] = {}
+
+
+def _record_attack(item: pytest.Item, report: pytest.TestReport) -> None:
+    marker = item.get_closest_marker("attack")
+    if marker is None or report.skipped or (report.when != "call" and report.passed):
+        return
+    name = marker.args[0] + (f" [{item.callspec.id}]" if hasattr(item, "callspec") else "")
+    result = "held" if report.passed else f"NOT HELD ({report.when} failed)"
+    ATTACKS[name] = (marker.kwargs.get("expected", ""), result)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not ATTACKS:
+        return
+    tr = terminalreporter
+    tr.section("attacks: tried, expected, held")
+    width = max(len(name) for name in ATTACKS)
+    for name, (expected, result) in ATTACKS.items():
+        tr.write_line(f"{name:<{width}}  {expected:<58}  {result}")
+    held = sum(result == "held" for _, result in ATTACKS.values())
+    tr.write_line(f"{len(ATTACKS)} attacks tried, {held} held")
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     outcome = yield
     report = outcome.get_result()
+    _record_attack(item, report)
     if report.skipped and os.environ.get("MASKWATCH_FORBID_SKIPS"):
         guarded = [m for m in GUARDED_MARKERS if item.get_closest_marker(m)]
         if guarded:

@@ -70,6 +70,9 @@ def web_settings(**web: Any) -> dict[str, Any]:
 # 1. Session secrets
 
 
+@pytest.mark.attack(
+    "forge sessions with a guessable secret", expected="the config refuses the secret, says how to make one"
+)
 @pytest.mark.parametrize(
     "weak",
     [
@@ -107,6 +110,7 @@ def test_generated_secrets_pass_and_a_missing_one_warns(settings: Settings, capl
 # 2. Login throttling
 
 
+@pytest.mark.attack("guess one user's password", expected="429 + Retry-After after 5 failures, each logged")
 def test_guessing_one_users_password_locks_that_name_for_a_while(
     console: ConsoleServer, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -132,6 +136,7 @@ def test_guessing_one_users_password_locks_that_name_for_a_while(
     assert "guess-" not in logged and PASSWORDS["rita"] not in logged
 
 
+@pytest.mark.attack("guess many passwords from one address", expected="429 for that address")
 def test_guessing_from_one_address_locks_that_address(console: ConsoleServer) -> None:
     allowed = console.settings.web.login_failures
     with client_at(console.url, "127.0.0.4") as guesser:
@@ -142,6 +147,7 @@ def test_guessing_from_one_address_locks_that_address(console: ConsoleServer) ->
         assert try_login(colleague, "victor", PASSWORDS["victor"]).status_code == 303
 
 
+@pytest.mark.attack("flood the login with parallel guesses", expected="401/429, never 500; memory bounded")
 def test_a_login_flood_gets_401_or_429_and_memory_stays_bounded(settings: Settings, tmp_path: Path) -> None:
     """Each argon2 check holds 64 MiB: unbounded, 48 at once took the server's peak RSS from 149 MiB
     to 2025 MiB. Names and addresses all differ, so only the bound on checks at once holds it."""
@@ -187,6 +193,7 @@ def test_a_login_flood_gets_401_or_429_and_memory_stays_bounded(settings: Settin
 # 3. Logout
 
 
+@pytest.mark.attack("reuse a cookie copied before logout", expected="redirected to login; no review recorded")
 def test_logout_ends_the_session_for_copies_of_the_cookie(console: ConsoleServer) -> None:
     with login(console.url, "rita") as client:
         csrf = csrf_of(client, "/violations/1")
@@ -207,6 +214,7 @@ def test_logout_ends_the_session_for_copies_of_the_cookie(console: ConsoleServer
         assert again.get("/violations").status_code == 200
 
 
+@pytest.mark.attack("keep a session after a password or role change", expected="the session ends")
 def test_a_password_or_role_change_ends_sessions(settings: Settings) -> None:
     seed(settings)
     with running_console(settings) as first, login(first.url, "rita") as client:
@@ -229,6 +237,7 @@ def test_a_password_or_role_change_ends_sessions(settings: Settings) -> None:
 # 4. CSRF
 
 
+@pytest.mark.attack("post a review without a CSRF token", expected="refused unless a verified bearer token")
 @pytest.mark.parametrize("authorization", ["Basic x", "Token abc", "Bearer", "Digest username=rita"])
 def test_only_a_verified_bearer_token_skips_the_csrf_check(console: ConsoleServer, authorization: str) -> None:
     with login(console.url, "rita") as client:
@@ -257,6 +266,7 @@ def assert_secure_headers(r: httpx.Response, personal: bool) -> None:
         assert r.headers.get("cache-control") == "no-store", r.url
 
 
+@pytest.mark.attack("frame the console, sniff types, cache pages", expected="CSP, frame-ancestors, nosniff, no-store")
 def test_every_response_carries_security_headers(console: ConsoleServer) -> None:
     with login(console.url, "rita") as client:
         pages = ["/violations", "/violations/1", "/dashboard", "/cameras", "/cameras/cam-1", "/violations/1/image/crop"]
@@ -276,6 +286,7 @@ def test_every_response_carries_security_headers(console: ConsoleServer) -> None
         assert_secure_headers(anon.get("/violations"), personal=True)  # the redirect to the login page too
 
 
+@pytest.mark.attack("load script from a public CDN", expected="no CDN page; OpenAPI served locally")
 def test_no_api_docs_page_from_a_cdn_but_the_openapi_document(console: ConsoleServer) -> None:
     with httpx.Client(base_url=console.url, headers=bearer("read-bot"), timeout=10) as c:
         assert c.get("/api/docs").status_code == 404
@@ -320,6 +331,7 @@ OUT_OF_RANGE = [
 REVIEWED_OUT_OF_RANGE = [f"/violations/{HUGE}", f"/violations/{2**31}", "/violations/-1"]
 
 
+@pytest.mark.attack("send out-of-range numbers and dates", expected="404/422 or 200, never 500")
 def test_out_of_range_numbers_are_refused_not_crashed_on(any_db_console: ConsoleServer) -> None:
     with login(any_db_console.url, "rita") as client:
         answers = {path: client.get(path).status_code for path, _ in OUT_OF_RANGE}
@@ -339,6 +351,7 @@ def test_out_of_range_numbers_are_refused_not_crashed_on(any_db_console: Console
 # 7. The login page's messages
 
 
+@pytest.mark.attack("smuggle text or a redirect into /login", expected="fixed messages only; next stays local")
 def test_the_login_page_shows_only_its_own_messages(console: ConsoleServer) -> None:
     planted = "Your account is locked. Call 555-0100 with your password"
     with httpx.Client(base_url=console.url, timeout=10) as c:

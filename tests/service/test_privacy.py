@@ -162,6 +162,7 @@ def fetched(client: httpx.Client, path: str) -> np.ndarray:
     return image
 
 
+@pytest.mark.attack("see a violator's face as a viewer", expected="blurred unless granted; every opening logged")
 def test_a_viewer_sees_faces_blurred_and_every_opening_is_logged(database_url: str, tmp_path: Path) -> None:
     settings = console_settings(database_url, tmp_path)
     record_violations(settings, n=1)
