@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import HTTPException, Request
+from sqlalchemy import Engine
 
 from maskwatch.config import WebConfig
 from maskwatch.config.web import WebUser
+from maskwatch.storage.sessions import next_session_generation, session_generation
 
 _hasher = PasswordHasher()
 # Checked when the user name is unknown, so a wrong name takes as long as a wrong password.
@@ -49,12 +51,12 @@ def _fingerprint(user: WebUser) -> str:
 
 
 class Auth:
-    def __init__(self, cfg: WebConfig) -> None:
+    def __init__(self, cfg: WebConfig, engine: Engine) -> None:
         self.cfg = cfg
         self.users = {u.name: u for u in cfg.users}
-        # Bumped by a logout, which ends every session the user holds with this console. Kept in
-        # memory: a restart forgets it (sessions then end only when they expire or the password changes).
-        self._generation: dict[str, int] = {}
+        # A logout moves the user's generation on, which ends every session they hold; kept in the
+        # database, so it holds in every console process and after a restart.
+        self.engine = engine
 
     def verify(self, name: str, password: str) -> Principal | None:
         """The argon2 check itself: slow and memory-hungry by design, so callers bound how many run."""
@@ -85,7 +87,7 @@ class Auth:
             return None
         live = (
             session.get("expires", 0) > time.time()
-            and session.get("generation") == self._generation.get(user.name, 0)
+            and session.get("generation") == session_generation(self.engine, user.name)
             and session.get("fingerprint") == _fingerprint(user)
         )
         return Principal(user.name, user.role, faces=user.faces) if live else None
@@ -97,14 +99,14 @@ class Auth:
                 "user": who.name,
                 "expires": time.time() + self.cfg.session_hours * 3600,
                 "csrf": secrets.token_urlsafe(24),
-                "generation": self._generation.get(who.name, 0),
+                "generation": session_generation(self.engine, who.name),
                 "fingerprint": _fingerprint(self.users[who.name]),
             }
         )
 
     def end_sessions(self, name: str) -> None:
         """Every session `name` holds, including copies of its cookie, stops working."""
-        self._generation[name] = self._generation.get(name, 0) + 1
+        next_session_generation(self.engine, name)
 
 
 def csrf_token(request: Request) -> str:

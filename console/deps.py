@@ -38,7 +38,7 @@ class Console:
     def __init__(self, settings: Settings, engine: Engine) -> None:
         self.settings = settings
         self.engine = engine
-        self.auth = Auth(settings.web)
+        self.auth = Auth(settings.web, engine)
         self.logins = LoginGuard(settings.web, self.auth)
         self.snapshots_root = settings.snapshots.dir.resolve()
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))

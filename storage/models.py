@@ -126,6 +126,18 @@ class ImageView(Base):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class SessionGeneration(Base):
+    """A console user's session generation: a session cookie carries the generation it started in,
+    and a logout moves it on, so every copy of that cookie stops working, in every console process
+    and after restarts."""
+
+    __tablename__ = "session_generations"
+
+    user: Mapped[str] = mapped_column(String(80), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer)
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 def iso_utc(when: dt.datetime) -> str:
     """ISO-8601 with a Z suffix, the form alerts and `events` print."""
     return when.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")

@@ -214,6 +214,17 @@ def test_logout_ends_the_session_for_copies_of_the_cookie(console: ConsoleServer
         assert again.get("/violations").status_code == 200
 
 
+@pytest.mark.attack("reuse a logged-out cookie after the console restarts", expected="still redirected to login")
+def test_a_logout_holds_across_a_restart(settings: Settings) -> None:
+    seed(settings)
+    with running_console(settings) as first, login(first.url, "rita") as client:
+        csrf = csrf_of(client, "/violations/1")
+        stolen = dict(client.cookies)
+        assert client.post("/logout", data={"csrf": csrf}).status_code == 303
+    with running_console(settings) as again, httpx.Client(base_url=again.url, cookies=stolen, timeout=10) as thief:
+        assert thief.get("/violations").status_code == 303
+
+
 @pytest.mark.attack("keep a session after a password or role change", expected="the session ends")
 def test_a_password_or_role_change_ends_sessions(settings: Settings) -> None:
     seed(settings)

@@ -1,4 +1,5 @@
-"""the access log of violation pictures: who opened which, and when
+"""the access log of violation pictures (who opened which, and when), and console session
+generations (a logout ends every copy of a session, across restarts)
 
 Revision ID: 0004
 Revises: 0003
@@ -29,8 +30,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_image_views_violation_id", "image_views", ["violation_id"])
+    op.create_table(
+        "session_generations",
+        sa.Column("user", sa.String(length=80), nullable=False),
+        sa.Column("generation", sa.Integer(), nullable=False),
+        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("user"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("session_generations")
     op.drop_index("ix_image_views_violation_id", table_name="image_views")
     op.drop_table("image_views")
