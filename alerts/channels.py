@@ -6,13 +6,17 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import smtplib
 import ssl
+import time
 from email.message import EmailMessage
+from email.policy import default as EMAIL_POLICY
 from email.utils import make_msgid
 from html import escape
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import quote
 
 import httpx
 
@@ -36,19 +40,36 @@ def _snapshot_bytes(payload: dict[str, Any]) -> bytes | None:
         return None
 
 
+# Where the server keeps files: for the e-mail (which attaches the snapshot), never for a receiver.
+SERVER_ONLY = ("snapshot_path", "crop_path", "snapshot_relpath")
+
+
+def _public(payload: dict[str, Any], base_url: str | None) -> dict[str, Any]:
+    body = {k: v for k, v in payload.items() if k not in SERVER_ONLY}
+    relpath = payload.get("snapshot_relpath")
+    if base_url and relpath:
+        body["snapshot_url"] = f"{base_url.rstrip('/')}/{quote(str(relpath))}"
+    return body
+
+
 def webhook_body(hook: WebhookConfig, alerts: AlertsConfig, payload: dict[str, Any]) -> bytes:
-    body = dict(payload)
+    base_url = None if hook.inline_snapshot else alerts.snapshot_base_url
+    body = _public(payload, base_url)
+    body.setdefault("type", "violation")  # alerts queued before every payload named its type
+    if "events" in payload:  # a digest
+        body["events"] = [_public(e, base_url) for e in payload["events"]]
     if hook.inline_snapshot:
         data = _snapshot_bytes(payload)
         body["snapshot_base64"] = base64.b64encode(data).decode() if data else None
         body["snapshot_content_type"] = "image/jpeg"
-    elif alerts.snapshot_base_url and payload.get("snapshot_relpath"):
-        body["snapshot_url"] = f"{alerts.snapshot_base_url.rstrip('/')}/{payload['snapshot_relpath']}"
     return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
 
 
-def signature(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def signature(secret: str, body: bytes, timestamp: int) -> str:
+    """`t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, as Stripe signs: the receiver checks the
+    time too, so a delivery captured on the way cannot be replayed later."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
 
 
 def send_webhook(client: httpx.Client, hook: WebhookConfig, alerts: AlertsConfig, payload: dict[str, Any]) -> str:
@@ -59,8 +80,8 @@ def send_webhook(client: httpx.Client, hook: WebhookConfig, alerts: AlertsConfig
         "Idempotency-Key": str(key),
         "X-Maskwatch-Event": str(payload.get("type", "violation")),
     }
-    if hook.secret is not None:
-        headers["X-Maskwatch-Signature"] = signature(hook.secret.get_secret_value(), body)
+    if hook.secret is not None:  # signed at each attempt: a retry hours later must not look stale
+        headers["X-Maskwatch-Signature"] = signature(hook.secret.get_secret_value(), body, int(time.time()))
     # Webhook services (Slack, Teams, Zapier...) put the secret in the path: only the origin is
     # logged or stored; the channel name (webhook:<n>) tells hooks apart.
     where = url_origin(hook.url)
@@ -75,11 +96,30 @@ def send_webhook(client: httpx.Client, hook: WebhookConfig, alerts: AlertsConfig
     raise DeliveryError(f"POST {where}: HTTP {response.status_code} {response.text[:200]!r}", permanent=permanent)
 
 
+# Control characters (CR and LF above all), DEL, C1 and Unicode line breaks: in a header they would
+# start a new header, or make the e-mail library refuse the message.
+_NOT_IN_HEADER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def header_text(text: str) -> str:
+    """`text` on one line, whatever it holds: a camera name saved before names were checked, say."""
+    return " ".join(_NOT_IN_HEADER.sub(" ", text).split())
+
+
+def new_message(cfg: EmailConfig, subject: str) -> EmailMessage:
+    # This policy refuses CR and LF in a header (no injected Bcc:), by raising; header_text makes sure
+    # there are none to refuse, so an odd name cannot stop the alert.
+    msg = EmailMessage(policy=EMAIL_POLICY)
+    msg["Subject"] = header_text(subject)
+    msg["From"] = header_text(cfg.sender)
+    msg["To"] = ", ".join(header_text(r) for r in cfg.recipients)
+    return msg
+
+
 def camera_email(cfg: EmailConfig, payload: dict[str, Any]) -> EmailMessage:
     name, cam = payload["camera_name"], payload["camera_id"]
-    msg = EmailMessage()
     if payload["type"] == "camera_offline":
-        msg["Subject"] = f"[maskwatch] Camera {name} is not being watched"
+        subject = f"[maskwatch] Camera {name} is not being watched"
         body = (
             f"Camera {name} ({cam}) has not been watched since {payload['down_since']}.\n"
             f"Reason: {payload['detail'] or payload['state']}\n\n"
@@ -87,22 +127,18 @@ def camera_email(cfg: EmailConfig, payload: dict[str, Any]) -> EmailMessage:
         )
     else:
         minutes = payload.get("down_for_s", 0) / 60
-        msg["Subject"] = f"[maskwatch] Camera {name} is back online"
+        subject = f"[maskwatch] Camera {name} is back online"
         body = (
             f"Camera {name} ({cam}) is watched again since {payload['at']}, "
             f"after {minutes:.1f} min without coverage (from {payload['down_since']}).\n"
         )
-    msg["From"] = cfg.sender
-    msg["To"] = ", ".join(cfg.recipients)
+    msg = new_message(cfg, subject)
     msg.set_content(body)
     return msg
 
 
 def report_email(cfg: EmailConfig, payload: dict[str, Any]) -> EmailMessage:
-    msg = EmailMessage()
-    msg["Subject"] = f"[maskwatch] {payload['title']}"
-    msg["From"] = cfg.sender
-    msg["To"] = ", ".join(cfg.recipients)
+    msg = new_message(cfg, f"[maskwatch] {payload['title']}")
     msg.set_content(payload["text"])
     msg.add_alternative(payload["html"], subtype="html")
     return msg
@@ -125,10 +161,7 @@ def email_message(cfg: EmailConfig, payload: dict[str, Any]) -> EmailMessage:
         f"- {e['started_at']}  {e['label'].replace('_', ' ')}  (score {e['score']:.2f}, event {e['event_id']})"
         for e in events
     ]
-    msg = EmailMessage()
-    msg["Subject"] = subject
-    msg["From"] = cfg.sender
-    msg["To"] = ", ".join(cfg.recipients)
+    msg = new_message(cfg, subject)
     msg.set_content(f"Camera: {first['camera_name']} ({first['camera_id']})\n\n" + "\n".join(lines) + "\n")
     cid = make_msgid(domain="maskwatch.local")
     items = "".join(f"<li>{escape(line[2:])}</li>" for line in lines)
@@ -144,10 +177,20 @@ def email_message(cfg: EmailConfig, payload: dict[str, Any]) -> EmailMessage:
     return msg
 
 
+def _connect(cfg: EmailConfig) -> smtplib.SMTP:
+    if cfg.implicit_tls:
+        return smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout_s, context=ssl.create_default_context())
+    return smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_s)
+
+
 def send_email(cfg: EmailConfig, payload: dict[str, Any]) -> str:
-    msg = email_message(cfg, payload)
     try:
-        with smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_s) as smtp:
+        msg = email_message(cfg, payload)
+    except (KeyError, TypeError, ValueError) as exc:
+        # Retrying cannot mend the payload; raising anything else would end the channel's thread.
+        raise DeliveryError(f"cannot build the e-mail: {type(exc).__name__}: {exc}", permanent=True) from None
+    try:
+        with _connect(cfg) as smtp:
             if cfg.starttls:
                 smtp.starttls(context=ssl.create_default_context())
             if cfg.username:

@@ -25,7 +25,7 @@ from maskwatch.ingest.motion import MotionGate
 from maskwatch.ingest.sampler import FrameSampler
 from maskwatch.ingest.scene import SceneCuts
 from maskwatch.messages import FrameMessage
-from maskwatch.redact import redact_url
+from maskwatch.redact import redact_url, without_userinfo
 
 log = logging.getLogger(__name__)
 
@@ -54,15 +54,26 @@ class Source:
     is_file: bool
 
 
+# The protocols FFmpeg may use for a source and for whatever the stream itself refers to (an HLS
+# playlist's segments, an SDP's RTP ports, a concat list's entries): a camera, or a file posing as a
+# recording, must not make maskwatch read local files or reach other hosts by other means.
+RTSP_PROTOCOLS = "tcp,tls"  # rtsp_transport=tcp: RTP comes interleaved on the RTSP connection
+HTTP_PROTOCOLS = "http,https,tcp,tls,crypto"  # crypto: AES-128 HLS segments
+FILE_PROTOCOLS = "file"
+
+
 def resolve_source(url: str) -> Source:
     fast_probe = {"analyzeduration": "0", "probesize": "32768"}
     if url.isdigit():
-        return Source(f"/dev/video{url}", "v4l2", {}, is_file=False)
-    if url.startswith(("rtsp://", "rtsps://")):
-        return Source(url, None, {"rtsp_transport": "tcp", **fast_probe}, is_file=False)
-    if url.startswith(("http://", "https://")):
-        return Source(url, None, fast_probe, is_file=False)
-    return Source(str(Path(url).expanduser()), None, {}, is_file=True)
+        return Source(f"/dev/video{url}", "v4l2", {"protocol_whitelist": FILE_PROTOCOLS}, is_file=False)
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme in ("rtsp", "rtsps"):
+        options = {"rtsp_transport": "tcp", "protocol_whitelist": RTSP_PROTOCOLS, **fast_probe}
+        return Source(url, None, options, is_file=False)
+    if scheme in ("http", "https"):
+        return Source(url, None, {"protocol_whitelist": HTTP_PROTOCOLS, **fast_probe}, is_file=False)
+    # `file:` first: FFmpeg would otherwise read a path's leading `word:` as a protocol to use.
+    return Source(f"file:{Path(url).expanduser()}", None, {"protocol_whitelist": FILE_PROTOCOLS}, is_file=True)
 
 
 DEFAULT_PORTS = {"rtsp": 554, "rtsps": 322, "http": 80, "https": 443}
@@ -71,7 +82,7 @@ DEFAULT_PORTS = {"rtsp": 554, "rtsps": 322, "http": 80, "https": 443}
 def probe_host(url: str, where: str, timeout_s: float) -> None:
     """Connect to the camera's host first: FFmpeg reports a name that does not resolve, or a host
     that does not answer, as an opaque I/O or data error; an operator needs to know which."""
-    parsed = urlsplit(url)
+    parsed = urlsplit(without_userinfo(url))  # a password may hold `/`, `?`, `#` or `@`
     host = parsed.hostname or ""
     try:
         port = parsed.port or DEFAULT_PORTS.get(parsed.scheme, 554)

@@ -30,18 +30,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(FOLDER_MARKERS[folder])
 
 
-# Tests marked `attack` are attacks on maskwatch (the console, its config, its inputs): each one
-# that passes held. The table at the end says which were tried, what was expected, and what held.
-ATTACKS: dict[str, tuple[str, str]] = {}
+# Tests marked `attack` are attacks on maskwatch (the console, its config, its inputs): each case
+# that passes held. The table at the end says which were tried, what was expected, and what held;
+# the cases of a parametrized attack share its row.
+ATTACKS: dict[str, dict[str, Any]] = {}
 
 
 def _record_attack(item: pytest.Item, report: pytest.TestReport) -> None:
     marker = item.get_closest_marker("attack")
     if marker is None or report.skipped or (report.when != "call" and report.passed):
         return
-    name = marker.args[0] + (f" [{item.callspec.id}]" if hasattr(item, "callspec") else "")
-    result = "held" if report.passed else f"NOT HELD ({report.when} failed)"
-    ATTACKS[name] = (marker.kwargs.get("expected", ""), result)
+    row = ATTACKS.setdefault(marker.args[0], {"expected": marker.kwargs.get("expected", ""), "held": 0, "tried": 0})
+    row["tried"] += 1
+    row["held"] += report.passed
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -50,10 +51,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     tr = terminalreporter
     tr.section("attacks: tried, expected, held")
     width = max(len(name) for name in ATTACKS)
-    for name, (expected, result) in ATTACKS.items():
-        tr.write_line(f"{name:<{width}}  {expected:<58}  {result}")
-    held = sum(result == "held" for _, result in ATTACKS.values())
-    tr.write_line(f"{len(ATTACKS)} attacks tried, {held} held")
+    for name, row in ATTACKS.items():
+        result = "held" if row["held"] == row["tried"] else f"NOT HELD in {row['tried'] - row['held']}"
+        cases = f"{row['tried']} case{'s' if row['tried'] > 1 else ''}"
+        tr.write_line(f"{name:<{width}}  {row['expected']:<58}  {cases:>9}  {result}")
+    tried = sum(r["tried"] for r in ATTACKS.values())
+    held = sum(r["held"] for r in ATTACKS.values())
+    tr.write_line(f"{len(ATTACKS)} attacks, {tried} cases tried, {held} held")
 
 
 @pytest.hookimpl(hookwrapper=True)

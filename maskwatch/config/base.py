@@ -7,4 +7,6 @@ from pydantic import BaseModel, ConfigDict
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # `.nan` or `.inf` would otherwise pass a field without bounds, and fail a bounded one with a
+    # misleading message ("should be less than or equal to 30").
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SerializerFunctionWrapHandler, field_validator, model_serializer, model_validator
@@ -96,11 +97,14 @@ def _polygon_area(points: list[tuple[float, float]]) -> float:
 
 class CameraConfig(Section):
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Stable id: letters, digits, _ . -")
-    name: str = Field(min_length=1, max_length=200, description="Shown in alerts and the review log.")
+    name: str = Field(
+        min_length=1, max_length=200, description="Shown in alerts and the review log; no control characters."
+    )
     url: str = Field(
         min_length=1,
-        description="rtsp://, http(s)://, a video file path, or a device index such as 0. "
-        "Credentials in the URL are never logged; use ${VAR} to keep them out of the file.",
+        description="rtsp://, rtsps://, http(s)://, a video file path, or a device index such as 0; no other "
+        "protocol (FFmpeg's file:, concat:, subfile, ...). Credentials in the URL are never logged; use ${VAR} to "
+        "keep them out of the file.",
     )
     sample_fps: float = Field(2.0, gt=0, le=30, description="Frames per second sent to inference.")
     realtime: bool = Field(
@@ -129,12 +133,47 @@ class CameraConfig(Section):
         "beyond the entrance.",
     )
 
+    @field_validator("name")
+    @classmethod
+    def _printable_name(cls, v: str) -> str:
+        if has_control_characters(v):
+            # The name goes into e-mail subjects and log lines, where a line break starts a new header or line.
+            raise ValueError("name must not contain control characters (line breaks, tabs, escapes)")
+        return v
+
     @field_validator("url")
     @classmethod
     def _supported_source(cls, v: str) -> str:
-        scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", v)
-        if scheme and scheme.group(1).lower() not in CAMERA_SCHEMES:
-            # The URL may hold a password: name only the scheme.
-            supported = ", ".join(CAMERA_SCHEMES)
-            raise ValueError(f"unsupported scheme {scheme.group(1)!r}: use {supported}, a file path or a device index")
+        if has_control_characters(v):  # a line break would reach the RTSP or HTTP request
+            raise ValueError("url must not contain control characters (line breaks, tabs, escapes)")
+        protocol = unsupported_protocol(v)
+        if protocol is not None:
+            # The URL may hold a password: name only the protocol.
+            raise ValueError(
+                f"unsupported protocol {protocol!r}: use {', '.join(f'{s}://' for s in CAMERA_SCHEMES)}, "
+                "a file path (./name for one that starts with `word:` or `word,`) or a device index such as 0"
+            )
         return v
+
+
+def has_control_characters(text: str) -> bool:
+    """C0 and C1 control characters (CR, LF, tab, NUL, ESC...), DEL, and Unicode line and paragraph separators."""
+    return any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in text)
+
+
+# FFmpeg takes what precedes the first `:` (or `subfile,`) of a source as a protocol name when it is
+# made of these characters: `file:/etc/passwd`, `concat:a|b`, `subfile,,start,0,end,0,,:x`,
+# `data:`, `crypto:` would all open, whatever maskwatch meant.
+_PROTOCOL_PREFIX = re.compile(r"^([A-Za-z0-9+.-]+)[:,]")
+_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
+
+
+def unsupported_protocol(url: str) -> str | None:
+    """The protocol prefix of a camera source FFmpeg would honour and maskwatch does not mean, if any."""
+    prefix = _PROTOCOL_PREFIX.match(url)
+    if prefix is None or _WINDOWS_DRIVE.match(url):
+        return None
+    name = prefix.group(1)
+    if name.lower() in CAMERA_SCHEMES and url[len(name) : len(name) + 3] == "://":
+        return None
+    return name

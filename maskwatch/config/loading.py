@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from maskwatch.config.settings import Settings
 from maskwatch.errors import MaskwatchError
@@ -22,37 +23,70 @@ class ConfigError(MaskwatchError, ValueError):
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def _substitute_env(node: Any, missing: list[str]) -> Any:
-    if isinstance(node, dict):
-        return {k: _substitute_env(v, missing) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_substitute_env(v, missing) for v in node]
-    if isinstance(node, str):
+# Aliases share nodes, so a small file can describe a huge tree ("billion laughs"): no config comes
+# near this many values, or this depth.
+MAX_NODES = 100_000
+MAX_DEPTH = 64
 
-        def repl(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name not in os.environ:
-                missing.append(name)
-                return ""
-            return os.environ[name]
 
-        return _PLACEHOLDER.sub(repl, node)
-    return node
+class _Resolver:
+    """Fills `${NAME}` placeholders in a YAML tree, refusing trees that YAML aliases make
+    endless (an anchor used inside itself) or huge (aliases of aliases)."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.missing: list[str] = []
+        self.nodes = 0
+        self._open: set[int] = set()  # the containers between the root and the current node
+
+    def resolve(self, node: Any) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise ConfigError(f"{self.source}: more than {MAX_NODES} values (YAML aliases expanding?)")
+        if isinstance(node, str):
+            return _PLACEHOLDER.sub(self._variable, node)
+        if not isinstance(node, dict | list):
+            return node
+        if id(node) in self._open:
+            raise ConfigError(f"{self.source}: a YAML alias refers to a node that contains it (endless structure)")
+        if len(self._open) >= MAX_DEPTH:
+            raise ConfigError(f"{self.source}: nested more than {MAX_DEPTH} levels deep")
+        self._open.add(id(node))
+        try:
+            if isinstance(node, dict):
+                return {k: self.resolve(v) for k, v in node.items()}
+            return [self.resolve(v) for v in node]
+        finally:
+            self._open.discard(id(node))
+
+    def _variable(self, match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            self.missing.append(name)
+            return ""
+        return os.environ[name]
+
+
+def _message(err: ErrorDetails) -> str:
+    if err["type"] == "finite_number":
+        return "NaN and infinity are not allowed: give a finite number"
+    return err["msg"]
 
 
 def format_validation_error(exc: ValidationError) -> str:
     lines = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err["loc"]) or "<root>"
-        lines.append(f"  {where}: {err['msg']}")
+        lines.append(f"  {where}: {_message(err)}")
     return "\n".join(lines)
 
 
 def parse_settings(data: Any, source: str = "<config>") -> Settings:
-    missing: list[str] = []
-    resolved = _substitute_env(data or {}, missing)
-    if missing:
-        raise ConfigError(f"{source}: environment variable(s) not set: {', '.join(sorted(set(missing)))}")
+    resolver = _Resolver(source)
+    resolved = resolver.resolve(data or {})
+    if resolver.missing:
+        missing = ", ".join(sorted(set(resolver.missing)))
+        raise ConfigError(f"{source}: environment variable(s) not set: {missing}")
     try:
         return Settings.model_validate(resolved)
     except ValidationError as exc:
@@ -69,4 +103,6 @@ def load_settings(path: Path | None) -> Settings:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    except RecursionError:  # PyYAML parses nested collections recursively
+        raise ConfigError(f"{path}: nested too deeply") from None
     return parse_settings(data, str(path))

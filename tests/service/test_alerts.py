@@ -1,8 +1,17 @@
 """Alert delivery to a real HTTP receiver and a real SMTP server, through the durable outbox."""
 
 import datetime as dt
+import hashlib
+import hmac
+import http.server
 import io
+import json
 import logging
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +26,7 @@ from maskwatch.config import LoggingConfig, Settings, parse_settings
 from maskwatch.logs import setup_logging
 from maskwatch.messages import FaceObservation, FrameMessage
 from maskwatch.storage.db import create_db_engine
-from maskwatch.storage.models import DeliveryAttempt, OutboxAlert
+from maskwatch.storage.models import Camera, DeliveryAttempt, OutboxAlert
 from maskwatch.storage.record.recorder import Recorder
 from maskwatch.storage.record.tracking import BestShot, ViolationConfirmed
 from maskwatch.storage.snapshots import SnapshotStore
@@ -67,12 +76,12 @@ def outbox(settings: Settings) -> list[OutboxAlert]:
 
 
 def test_webhook_and_email_delivered(database_url: str, tmp_path: Path) -> None:
-    with webhook_receiver(secret="s3cret") as hook, smtp_server() as smtp:
+    with webhook_receiver() as hook, smtp_server() as smtp:  # signatures: test_webhooks_are_signed_against_replay
         settings = make_settings(tmp_path, database_url, [{"url": hook.url, "secret": "s3cret"}], smtp.port)
         record_violations(settings)
         drain(settings)
         (req,) = hook.received
-        assert req["signature_valid"] is True
+        assert re.fullmatch(r"t=\d+,v1=[0-9a-f]{64}", req["headers"]["X-Maskwatch-Signature"])
         body = req["json"]
         assert {"event_id", "camera_id", "camera_name", "label", "score", "started_at"} <= set(body)
         assert body["camera_name"] == "Entrance" and body["label"] == "without_mask"
@@ -85,6 +94,130 @@ def test_webhook_and_email_delivered(database_url: str, tmp_path: Path) -> None:
         image = next(p for p in mail.walk() if p.get_content_type() == "image/jpeg")
         assert len(image.get_content()) > 5000
     assert {r.state for r in outbox(settings)} == {"delivered"}
+
+
+def verify_maskwatch_signature(
+    secret: str, header: str, body: bytes, tolerance_s: float = 300, now: float | None = None
+) -> bool:
+    """What a receiver runs on the raw request body before trusting a delivery: the HMAC must match
+    and the signing time be within 5 minutes (a captured delivery replayed later is refused; one
+    replayed sooner has an Idempotency-Key already seen)."""
+    fields = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    t, v1 = fields.get("t", ""), fields.get("v1", "")
+    if not t.isdigit() or abs((time.time() if now is None else now) - int(t)) > tolerance_s:
+        return False
+    expected = hmac.new(secret.encode(), t.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, v1)
+
+
+@contextmanager
+def raw_receiver() -> Iterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
+    """A receiver that keeps each request's headers and body bytes as they arrived, as verifying needs."""
+    got: list[tuple[dict[str, str], bytes]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            got.append((dict(self.headers), self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", got
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def take_camera_offline(settings: Settings, name: str | None = None) -> None:
+    """Camera cam-1 goes offline (under `name`, if given, as stored in the database) and is alerted at once."""
+    from maskwatch.storage.cameras import CameraStatus
+
+    engine = create_db_engine(settings.database.url)
+    status = CameraStatus(
+        settings.model_copy(update={"alerts": settings.alerts.model_copy(update={"camera_grace_s": 0})})
+    )
+    with Session(engine) as s, s.begin():
+        cam = s.get(Camera, "cam-1")
+        assert cam is not None
+        if name is not None:
+            cam.name = name
+        status.transition(s, cam, "offline", "connection refused", dt.datetime.now(dt.timezone.utc))
+        status.check(s)
+    engine.dispose()
+
+
+@pytest.mark.attack("replay, alter or re-sign a webhook delivery", expected="the receiver's check rejects it")
+def test_webhooks_are_signed_against_replay(tmp_path: Path) -> None:
+    with raw_receiver() as (url, got):
+        settings = make_settings(
+            tmp_path,
+            f"sqlite:///{tmp_path / 'a.db'}",
+            [{"url": url, "secret": "s3cret"}],
+            None,
+            snapshot_base_url="https://cdn.example.org/snaps/",
+        )
+        record_violations(settings)
+        drain(settings)
+        take_camera_offline(settings)
+        drain(settings)
+    assert [json.loads(body)["type"] for _, body in got] == ["violation", "camera_offline"]
+    for headers, body in got:
+        header = headers["X-Maskwatch-Signature"]
+        assert verify_maskwatch_signature("s3cret", header, body)
+        signed_at = int(header.split(",")[0].removeprefix("t="))
+        assert abs(signed_at - time.time()) < 60
+        assert not verify_maskwatch_signature("s3cret", header, body, now=signed_at + 301)  # replayed too late
+        assert not verify_maskwatch_signature("s3cret", header.replace(f"t={signed_at}", f"t={signed_at + 200}"), body)
+        assert not verify_maskwatch_signature("s3cret", header, body.replace(b"cam-1", b"cam-2"))
+        assert not verify_maskwatch_signature("other", header, body)
+        payload = json.loads(body)
+        assert payload["type"] == headers["X-Maskwatch-Event"] and headers["Idempotency-Key"] == payload["event_key"]
+        assert str(tmp_path) not in body.decode() and not {"snapshot_path", "crop_path", "snapshot_relpath"} & set(
+            payload
+        )
+    violation = json.loads(got[0][1])
+    assert re.fullmatch(r"https://cdn\.example\.org/snaps/cam-1/.+-frame\.jpg", violation["snapshot_url"])
+
+
+def test_line_breaks_in_a_stored_camera_name_cannot_break_an_email(tmp_path: Path) -> None:
+    """Names written before the config refused control characters are still in the database."""
+    evil = "Entrance\r\nBcc: evil@example.org\r\n\r\nInjected"
+    with smtp_server() as smtp:
+        settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'a.db'}", [], smtp.port)
+        record_violations(settings)
+        engine = create_db_engine(settings.database.url)
+        with Session(engine) as s, s.begin():
+            for row in s.scalars(select(OutboxAlert)):
+                row.payload = {**row.payload, "camera_name": evil}
+        engine.dispose()
+        drain(settings)
+        take_camera_offline(settings, name=evil)
+        drain(settings)
+    assert [r.state for r in outbox(settings)] == ["delivered", "delivered"]
+    assert [m["Subject"] for m in smtp.messages] == [
+        "[maskwatch] Entrance Bcc: evil@example.org Injected: without mask",
+        "[maskwatch] Camera Entrance Bcc: evil@example.org Injected is not being watched",
+    ]
+    assert all(m["Bcc"] is None and m["To"] == "ops@example.org" for m in smtp.messages)
+
+
+def test_an_alert_that_cannot_become_an_email_is_dead_lettered(tmp_path: Path) -> None:
+    with smtp_server() as smtp:
+        settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'a.db'}", [], smtp.port)
+        record_violations(settings)
+        engine = create_db_engine(settings.database.url)
+        with Session(engine) as s, s.begin():
+            for row in s.scalars(select(OutboxAlert)):
+                row.payload = {"type": "violation", "event_key": row.event_key}  # no camera, no label
+        engine.dispose()
+        drain(settings)  # returns: the channel's thread would go on with the next alert
+    (row,) = outbox(settings)
+    assert row.state == "dead" and "cannot build the e-mail" in row.last_error and not smtp.messages
 
 
 def test_inline_snapshot_option(tmp_path: Path) -> None:
@@ -210,6 +343,7 @@ def test_cooldown_folds_a_burst_into_one_digest(database_url: str, tmp_path: Pat
         assert len(hook.received) == 2
         digest = hook.received[1]["json"]
         assert len(digest["events"]) == 3
+        assert not {"snapshot_path", "crop_path"} & {k for e in [digest, *digest["events"]] for k in e}
     assert {r.state for r in outbox(settings)} == {"delivered"}
 
 
@@ -234,7 +368,6 @@ def test_dead_letters_are_retried_on_request(tmp_path: Path) -> None:
 
 def test_camera_alerts_reach_every_channel_without_cooldown(tmp_path: Path) -> None:
     from maskwatch.storage.cameras import CameraStatus
-    from maskwatch.storage.models import Camera
 
     with webhook_receiver() as hook, smtp_server() as smtp:
         settings = make_settings(

@@ -51,9 +51,12 @@ def webhook_receiver(secret: str | None = None, statuses: list[int] | None = Non
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             sig = self.headers.get("X-Maskwatch-Signature")
             valid = None
-            if state.secret is not None:
-                expected = "sha256=" + hmac.new(state.secret.encode(), body, hashlib.sha256).hexdigest()
-                valid = sig is not None and hmac.compare_digest(sig, expected)
+            if state.secret is not None:  # as a receiver verifies: the signature, and that it is fresh
+                fields = dict(p.split("=", 1) for p in (sig or "").split(",") if "=" in p)
+                t = fields.get("t", "")
+                expected = hmac.new(state.secret.encode(), t.encode() + b"." + body, hashlib.sha256).hexdigest()
+                fresh = t.isdigit() and abs(time.time() - int(t)) <= 300
+                valid = fresh and hmac.compare_digest(fields.get("v1", ""), expected)
             with state.lock:
                 status = state.statuses.pop(0) if state.statuses else 200
                 if time.monotonic() < state.fail_until:

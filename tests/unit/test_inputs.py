@@ -134,3 +134,33 @@ def test_config_file_errors(tmp_path: Path) -> None:
     bad.write_text("analyzer: [unclosed")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_settings(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: &a [*a]\n", "alias refers to a node that contains it"),
+        (
+            "cameras: &c [{id: a, name: A, url: 'rtsp://h/s', watch_areas: *c}]\n",
+            "alias refers to a node that contains it",
+        ),
+        ("analyzer: &x {detector: *x}\n", "alias refers to a node that contains it"),
+        # Ten aliases of ten aliases...: a small file for 10^8 values.
+        (
+            "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+            + "".join(
+                f"{n}: &{n} [{', '.join([f'*{p}'] * 10)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True)
+            ),
+            "more than 100000 values",
+        ),
+        ("a: " + "[" * 100 + "]" * 100 + "\n", "nested more than 64 levels"),
+        ("a: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+    ],
+    ids=["list", "camera", "mapping", "billion-laughs", "deep", "deeper-than-python"],
+)
+def test_config_structure_problems_are_one_line_errors(tmp_path: Path, text: str, message: str) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_settings(cfg)
+    assert len(str(info.value).splitlines()) == 1
