@@ -4,8 +4,6 @@ write, says so, and exits non-zero when asked to stop before it could write it."
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +13,7 @@ import pytest
 from maskwatch.config import parse_settings
 from maskwatch.queue import open_queue
 from maskwatch.streams import RESULTS
+from tests.support.disks import SmallDisk, small_disk
 from tests.support.factories import record_violations
 from tests.support.pipeline import Pipeline, fast_config, report_row, wait_until
 from tests.support.receivers import webhook_receiver
@@ -27,45 +26,16 @@ FRAMES = 20
 CAMERA = {"id": "cam-1", "name": "Entrance", "url": "rtsp://127.0.0.1:9/x"}
 
 
-class SmallDisk:
-    """A real 1 MiB tmpfs for the snapshots: filled to the last byte, or mounted read-only."""
-
-    def __init__(self, mount: Path) -> None:
-        self.mount = mount
-        self.filler = mount / "filler"
-
-    def fill(self) -> None:
-        fd = os.open(self.filler, os.O_WRONLY | os.O_CREAT)
-        try:
-            while os.write(fd, b"\0" * 4096):
-                pass
-        except OSError:  # ENOSPC: full
-            pass
-        finally:
-            os.close(fd)
-
-    def free(self) -> None:
-        self.filler.unlink()
-
-    def read_only(self, on: bool) -> None:
-        subprocess.run(["mount", "-o", f"remount,{'ro' if on else 'rw'}", str(self.mount)], check=True)
-
-
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
-    mount = tmp_path / "snapshot-disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    yield SmallDisk(mount)
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+def disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    with small_disk(tmp_path / "snapshot-disk", "1m") as d:
+        yield d
 
 
 @pytest.mark.parametrize("fault", ["full", "read-only"])
 def test_snapshot_disk_fault(
     fault: str,
-    small_disk: SmallDisk,
+    disk: SmallDisk,
     own_redis: OwnRedis,
     own_postgres: OwnPostgres,
     tmp_path: Path,
@@ -75,11 +45,11 @@ def test_snapshot_disk_fault(
         cameras=[CAMERA],
         queue={"url": own_redis.url},
         database={"url": own_postgres.create_database(f"f9{fault[0]}")},
-        snapshots={"dir": str(small_disk.mount / "snapshots")},
+        snapshots={"dir": str(disk.mount / "snapshots")},
     )
     pipe = Pipeline(tmp_path, cfg)
     queue = open_queue(own_redis.url)
-    small_disk.fill() if fault == "full" else small_disk.read_only(True)
+    disk.fill() if fault == "full" else disk.read_only(True)
     publish_frames(queue, FRAMES)
     first = pipe.start("record")
     detect = wait_until(lambda: "snapshot disk unavailable" in pipe.log("record"), 20, "the disk fault reported")
@@ -94,8 +64,8 @@ def test_snapshot_disk_fault(
         assert f"{FRAMES} results unrecorded" in pipe.log("record")
         assert queue.backlog(RESULTS) == FRAMES
         pipe.start("record", name="record-again")
-    assert not list(small_disk.mount.rglob("*.tmp"))
-    small_disk.free() if fault == "full" else small_disk.read_only(False)
+    assert not list(disk.mount.rglob("*.tmp"))
+    disk.free() if fault == "full" else disk.read_only(False)
     fixed_at = time.monotonic()
     wait_until(lambda: queue.backlog(RESULTS) == 0, 60, "the held results recorded")
     recover = time.monotonic() - fixed_at

@@ -1,7 +1,6 @@
 """The recorder stage on real databases: one violation per person, snapshots, outbox, counts,
 and no loss while the database is down."""
 
-import os
 import threading
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from maskwatch.storage.db import open_database
 from maskwatch.storage.models import Camera, EvaluationCount, OutboxAlert, Violation
 from maskwatch.storage.record.stage import RecorderStage, UnrecordedAtStop
 from maskwatch.streams import HEALTH, RESULTS
+from tests.support.disks import small_disk
 from tests.support.results import publish_frames
 
 
@@ -123,25 +123,10 @@ def test_malformed_results_are_dead_lettered_not_dropped(tmp_path: Path) -> None
 
 @pytest.fixture()
 def full_disk(tmp_path: Path):
-    """A real 256 KiB filesystem filled to the last byte (tmpfs; root can mount one here)."""
-    import subprocess
-
-    mount = tmp_path / "small-disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.decode().strip()}")
-    filler = mount / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-    try:
-        while os.write(fd, b"\0" * 4096):
-            pass
-    except OSError:  # ENOSPC: full
-        pass
-    finally:
-        os.close(fd)
-    yield mount, filler
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+    """A real 256 KiB filesystem filled to the last byte."""
+    with small_disk(tmp_path / "small-disk", "256k") as disk:
+        disk.fill()
+        yield disk.mount, disk.filler
 
 
 @pytest.mark.service
@@ -171,20 +156,10 @@ def test_full_snapshot_disk_holds_the_violation_until_space_returns(
 
 @pytest.fixture
 def read_only_disk(tmp_path: Path):
-    """A real filesystem mounted read-only (tmpfs; root can mount one here), made writable on demand."""
-    import subprocess
-
-    mount = tmp_path / "ro-disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,ro", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-
-    def make_writable() -> None:
-        subprocess.run(["mount", "-o", "remount,rw", str(mount)], check=True)
-
-    yield mount, make_writable
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+    """A real filesystem mounted read-only, made writable on demand."""
+    with small_disk(tmp_path / "ro-disk", "4m") as disk:
+        disk.read_only(True)
+        yield disk.mount, lambda: disk.read_only(False)
 
 
 @pytest.mark.service
