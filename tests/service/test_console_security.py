@@ -187,7 +187,11 @@ def test_a_login_flood_gets_401_or_429_and_memory_stays_bounded(settings: Settin
     assert set(codes) <= {401, 429} and codes[401] >= settings.web.password_checks_at_once
     checks = settings.web.password_checks_at_once
     assert peak - peak_before < (checks + 2) * 64 * MIB
-    assert "login failed for user 'guess-0' from 127.0.2.1" in log and "hunter2" not in log
+    # Which guesses won a password check depends on thread timing: every answer must be logged.
+    for i, (code, _) in enumerate(results):
+        verdict = "failed" if code == 401 else "refused"
+        assert f"login {verdict} for user 'guess-{i}' from 127.0.2.{i + 1}" in log
+    assert "hunter2" not in log
 
 
 # 3. Logout
