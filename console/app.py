@@ -14,7 +14,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from maskwatch.config import Settings
 from maskwatch.config.web import GENERATE_SECRET
-from maskwatch.console import api, login, pages
+from maskwatch.console import api, camera_pages, login, pages
 from maskwatch.console.deps import HERE, Console, NotLoggedIn
 from maskwatch.console.headers import SecurityHeaders
 
@@ -46,6 +46,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(login.router)
     app.include_router(pages.router)
+    app.include_router(camera_pages.router)
     app.include_router(api.router, prefix="/api")
 
     @app.exception_handler(NotLoggedIn)

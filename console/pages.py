@@ -1,4 +1,4 @@
-"""Server-rendered pages: the violation list and page, reviews, cameras, dashboard."""
+"""Server-rendered pages: the violation list and page, reviews, and the dashboard."""
 
 from __future__ import annotations
 
@@ -12,13 +12,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from maskwatch.config import Settings
 from maskwatch.console.auth import Principal, check_csrf, csrf_token
 from maskwatch.console.deps import PageNumber, PageUser, ViolationId, console
 from maskwatch.console.pictures import picture
-from maskwatch.storage.cameras import coverage_gaps
 from maskwatch.storage.compliance import Bucket, compliance_stats
-from maskwatch.storage.models import Camera, CameraStatusEvent, Violation, utcnow
+from maskwatch.storage.models import Camera, utcnow
 from maskwatch.storage.violations import (
     ReviewError,
     ViolationFilter,
@@ -32,7 +30,6 @@ from maskwatch.storage.violations import (
 router = APIRouter(include_in_schema=False)
 LABELS = {"without_mask": "No mask", "mask_incorrect": "Mask worn wrong", "with_mask": "Mask on"}
 STATES = {"unreviewed": "Unreviewed", "confirmed": "Confirmed", "false_positive": "False positive"}
-LATEST_SNAPSHOT_TRIES = 20  # violations looked at for a camera page's picture
 MAX_DAYS = 366  # of history on the dashboard and a camera's page
 
 
@@ -70,7 +67,7 @@ def _day_after(day: dt.datetime | None) -> dt.datetime | None:
         return None
 
 
-def _days(days: int) -> int:
+def days_within(days: int) -> int:
     return min(max(days, 1), MAX_DAYS)
 
 
@@ -151,7 +148,7 @@ def image(request: Request, user: PageUser, violation_id: ViolationId, kind: str
         v, _, _ = get_violation(c.engine, violation_id)
     except ReviewError:
         raise HTTPException(status_code=404) from None
-    path = _servable(c.snapshots_root, v.snapshot_path if kind == "frame" else v.crop_path)
+    path = servable(c.snapshots_root, v.snapshot_path if kind == "frame" else v.crop_path)
     if path is None:
         raise HTTPException(status_code=404, detail="snapshot not available (removed by retention?)")
     blurred = not user.sees_faces
@@ -160,77 +157,16 @@ def image(request: Request, user: PageUser, violation_id: ViolationId, kind: str
     return picture(path, kind, (x1, y1, x2, y2), blurred)
 
 
-def _servable(root: Path, stored: str) -> Path | None:
+def servable(root: Path, stored: str) -> Path | None:
     """The snapshot file at a path from the database, if it is there and inside the snapshot folder."""
     path = Path(stored).resolve()
     return path if path.is_relative_to(root) and path.is_file() else None
 
 
-@router.get("/cameras")
-def cameras(request: Request, user: PageUser) -> HTMLResponse:
-    with Session(console(request).engine) as s:
-        rows = list(s.scalars(select(Camera).order_by(Camera.name)))
-    return render(request, "cameras.html", user, cameras=rows)
-
-
-@router.get("/cameras/{camera_id}")
-def camera(request: Request, user: PageUser, camera_id: str, days: int = 7) -> HTMLResponse:
-    c = console(request)
-    days = _days(days)
-    with Session(c.engine) as s:
-        cam = s.get(Camera, camera_id)
-        if cam is None:
-            raise HTTPException(status_code=404, detail=f"no camera {camera_id!r}")
-        events = list(
-            s.scalars(
-                select(CameraStatusEvent)
-                .where(CameraStatusEvent.camera_id == camera_id)
-                .order_by(CameraStatusEvent.at.desc())
-                .limit(50)
-            )
-        )
-        recent = s.execute(
-            select(Violation.id, Violation.snapshot_path)
-            .where(Violation.camera_id == camera_id)
-            .order_by(Violation.id.desc())
-            .limit(LATEST_SNAPSHOT_TRIES)
-        )
-        # A snapshot deleted by hand would leave a broken picture under the areas: an older one serves.
-        latest = next((vid for vid, path in recent if _servable(c.snapshots_root, path)), None)
-    until = utcnow()
-    since = until - dt.timedelta(days=days)
-    gaps = [g for g in coverage_gaps(c.engine, since, camera_id=camera_id) if g.seconds is None or g.seconds >= 1]
-    compliance = compliance_stats(c.engine, since, until, camera_id, "day").totals()
-    return render(
-        request,
-        "camera.html",
-        user,
-        cam=cam,
-        events=events,
-        gaps=gaps,
-        compliance=compliance,
-        days=days,
-        areas=_areas_outlines(c.settings, camera_id),
-        latest_violation=latest,
-    )
-
-
-def _areas_outlines(settings: Settings, camera_id: str) -> dict[str, list[str]] | None:
-    """The camera's watch and ignore areas as SVG polygon points in fractions of the picture, or
-    None when this console's configuration does not list the camera."""
-    configured = next((cam for cam in settings.cameras if cam.id == camera_id), None)
-    if configured is None:
-        return None
-    return {
-        kind: [" ".join(f"{x:.4f},{y:.4f}" for x, y in area.corners) for area in group]
-        for kind, group in (("watch", configured.watch_areas), ("ignore", configured.ignore_areas))
-    }
-
-
 @router.get("/dashboard")
 def dashboard(request: Request, user: PageUser, days: int = 7, camera: str = "", bucket: str = "day") -> HTMLResponse:
     c = console(request)
-    days = _days(days)
+    days = days_within(days)
     bucket_kind: Bucket = "hour" if bucket == "hour" and days <= 2 else "day"  # at most 48 hourly bars
     until = utcnow()
     stats = compliance_stats(c.engine, until - dt.timedelta(days=days), until, camera or None, bucket_kind)
