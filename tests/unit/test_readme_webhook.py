@@ -1,4 +1,4 @@
-"""The receiver's verification snippet in the README works on what maskwatch sends."""
+"""The receiver's verification snippet in docs/security.md works on what maskwatch sends."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from pathlib import Path
 
 from maskwatch.alerts.channels import signature
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+SECURITY_DOC = Path(__file__).resolve().parents[2] / "docs" / "security.md"
 
 
-def readme_verify() -> Callable[..., bool]:
-    text = README.read_text()
+def documented_verify() -> Callable[..., bool]:
+    text = SECURITY_DOC.read_text()
     code = re.search(r"A receiver checks both.*?```python\n(.*?)```", text, re.S)
-    assert code is not None, "the README's webhook verification snippet is missing"
+    assert code is not None, "docs/security.md's webhook verification snippet is missing"
     snippet = "\n".join(line.removeprefix("  ") for line in code.group(1).splitlines())
     found: dict[str, object] = {}
     exec(snippet, found)
@@ -24,8 +24,8 @@ def readme_verify() -> Callable[..., bool]:
     return verify
 
 
-def test_the_readme_snippet_accepts_a_fresh_signature_and_rejects_tampering_and_replay() -> None:
-    verify = readme_verify()
+def test_the_documented_snippet_accepts_a_fresh_signature_and_rejects_tampering_and_replay() -> None:
+    verify = documented_verify()
     body = b'{"event_id":1,"type":"violation"}'
     now = int(time.time())
     assert verify(b"s3cret", signature("s3cret", body, now), body)
