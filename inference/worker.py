@@ -8,6 +8,7 @@ frames acknowledged. Frames a dead worker held are reclaimed after `reclaim_idle
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -154,6 +155,10 @@ class InferenceWorker:
             return
         for stream in self._new_streams:
             self.queue.ensure_group(stream, INFERENCE_GROUP)
+        # A removed camera's last backlog would stay exported and keep the autoscaler up.
+        for gone in set(self.streams) - set(self._new_streams):
+            with contextlib.suppress(KeyError):  # KeyError: never reported before the reload
+                metrics.QUEUE_BACKLOG.remove(gone.removeprefix(FRAMES_PREFIX))
         self.streams = self.reclaimer.streams = self._new_streams
         self._new_streams = None
 

@@ -208,3 +208,21 @@ def test_redis_that_comes_back_empty_gets_its_groups_again(redis_url: str, analy
     thread.join(10)
     assert worker.stats.frames == 1
     queue.close()
+
+
+def test_a_removed_camera_stops_being_exported_as_backlog(queue: Queue, analyzer: FaceAnalyzer) -> None:
+    """An autoscaler reads the backlog gauge: a camera removed by a reload must leave it, not stay
+    at its last value."""
+    from maskwatch import metrics
+
+    worker = InferenceWorker(SETTINGS, queue, analyzer, consumer="w1")
+    publish(queue, SETTINGS, [frame("a", 0), frame("b", 0)])
+    worker._report_lag()
+    exported = {s.labels["camera"] for m in metrics.QUEUE_BACKLOG.collect() for s in m.samples}
+    assert {"a", "b"} <= exported
+    only_a = SETTINGS.model_copy(update={"cameras": SETTINGS.cameras[:1]})
+    worker.reconfigure(only_a)
+    worker._adopt_streams()
+    worker._report_lag()
+    exported = {s.labels["camera"] for m in metrics.QUEUE_BACKLOG.collect() for s in m.samples}
+    assert "a" in exported and "b" not in exported
