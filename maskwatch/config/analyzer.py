@@ -57,7 +57,7 @@ class DetectorConfig(Section):
         le=8192,
         description="Detect on frames whose long side exceeds this downscaled to it, and upscale no further "
         "than this (0: no limit). Saves CPU on high-resolution cameras at the cost of the smallest faces "
-        "(README, Measured).",
+        "(docs/benchmarks.md).",
     )
     calibration: BoxCalibration | None = Field(
         None, description="Box calibration; None uses the values fitted for the backend."
