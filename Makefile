@@ -50,7 +50,7 @@ format: setup
 YUNET := ../shared/weights/face_detection_yunet_2023mar.onnx
 bench: setup
 	OMP_NUM_THREADS=1 $(BIN)/maskwatch bench --detector-model $(YUNET)
-	$(BIN)/maskwatch bench --cameras 4 --duration 20 --warmup 15 --sample-fps 1 --json runs/bench/pipeline.json
+	$(BIN)/maskwatch bench --cameras 4 --duration 20 --warmup 15 --sample-fps 1 --out runs/bench/pipeline.json
 
 ## evaluate: scene-level metrics on the ILC test split (needs ../shared)
 evaluate: setup

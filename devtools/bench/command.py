@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import argparse
-import logging
+import sys
 
 import cv2
 
 from devtools.bench.ingest import run_ingest_bench
-from devtools.bench.pipeline_cli import bench_pipeline
+from devtools.bench.pipeline_cli import BenchOptions, bench_pipeline
 from devtools.bench.scale import run_scale_bench
 from devtools.bench.single_core import run_bench
 from devtools.demo_media import DEMO_SCENES, render_scene
 from devtools.machine import describe_cpu
 from maskwatch.config import AnalyzerConfig, Settings
+from maskwatch.images import ImageError
 
-log = logging.getLogger("maskwatch.bench")
 
-
-def bench(args: argparse.Namespace, settings: Settings) -> int:
-    print(f"machine: {describe_cpu()}", flush=True)
+def bench(args: BenchOptions, settings: Settings) -> int:
+    """The benchmark the options ask for; only the pipeline's (`cameras`) has a JSON report."""
+    print(f"machine: {describe_cpu()}", file=sys.stderr if args.as_json else sys.stdout, flush=True)
     if args.cameras:
         return bench_pipeline(args, settings)
     if args.scale_out:
@@ -45,8 +44,7 @@ def bench(args: argparse.Namespace, settings: Settings) -> int:
     }
     frame = cv2.imread(str(args.image)) if args.image else render_scene(DEMO_SCENES["hall"])
     if frame is None:
-        log.error("%s: not a readable image", args.image)
-        return 1
+        raise ImageError(f"{args.image}: not a readable image")
     frame = cv2.resize(frame, (1280, 720))
     for line in run_bench(base, frame, detectors):
         print(line)

@@ -2,19 +2,47 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TextIO, TypeVar
 
 from maskwatch.config import Settings
+
+if TYPE_CHECKING:
+    from devtools.bench.loadbench import BaselineResult
 
 RAMP = (1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64)
 # "Sustained" only asks that the queue stops growing: a load that drains its start-up backlog
 # slowly passes with a p95 of 30 s. Operators also want results while the person is still there.
 LIVE_P95_S = 2.0
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """The options of `maskwatch bench` (its --help describes each)."""
+
+    image: Path | None = None
+    detector_model: Path | None = None
+    ingest: str | None = None
+    sample_fps: float = 1.0
+    seconds: float = 20.0
+    scale_out: bool = False
+    workers: str = "1,2,3"
+    frames: int = 240
+    streams: int = 8
+    clip: Path = Path("../shared/videos/four-people-putting-on-masks.mp4")
+    cameras: int | None = None
+    duration: float = 30.0
+    warmup: float = 20.0
+    find_max: bool = False
+    redis: str = "redis://127.0.0.1:6379/13"
+    infer_processes: int | None = None
+    baseline: bool = False
+    as_json: bool = False  # the report as JSON on standard output, the tables on standard error
+    out: Path | None = None  # the report as a JSON file
 
 
 class _Run(Protocol):
@@ -71,15 +99,16 @@ def most_live(runs: Sequence[_TimedRun], p95_s: float = LIVE_P95_S) -> int:
     return max((r.cameras for r in runs if is_live(r, p95_s)), default=0)
 
 
-def bench_pipeline(args: argparse.Namespace, settings: Settings) -> int:
+def bench_pipeline(args: BenchOptions, settings: Settings) -> int:
     import json
 
-    from devtools.bench.loadbench import BaselineResult, LoadResult, bench_clip, measure, measure_baseline, table
+    from devtools.bench.loadbench import LoadResult, bench_clip, measure, measure_baseline, table
     from devtools.machine import describe_cpu
 
     settings = settings.model_copy(update={"queue": settings.queue.model_copy(update={"url": args.redis})})
     clip = bench_clip(args.clip, Path("runs/bench"))
     workers = args.infer_processes or os.cpu_count() or 1
+    text = sys.stderr if args.as_json else sys.stdout  # with --json, standard output is the JSON alone
 
     def pipeline(k: int) -> LoadResult:
         print(f"# {k} camera(s): {args.warmup:g} s warm-up, {args.duration:g} s measured", file=sys.stderr, flush=True)
@@ -89,14 +118,15 @@ def bench_pipeline(args: argparse.Namespace, settings: Settings) -> int:
         print(f"# baseline, {k} camera(s): {args.duration:g} s", file=sys.stderr, flush=True)
         return measure_baseline(settings, clip, k, args.sample_fps, args.duration)
 
-    results = ramp(pipeline, args.cameras, args.find_max, also=is_live)
+    results = ramp(pipeline, args.cameras or 1, args.find_max, also=is_live)
     for line in table(results):
-        print(line)
+        print(line, file=text)
     best = max((r.cameras for r in results if r.sustained), default=0)
     live = most_live(results)
     print(
         f"max cameras sustained: {best}; with p95 capture-to-result under {LIVE_P95_S:g} s: {live} "
-        f"({settings.analyzer.detector.backend}, {workers} inference process(es))"
+        f"({settings.analyzer.detector.backend}, {workers} inference process(es))",
+        file=text,
     )
     report: dict[str, object] = {
         "machine": describe_cpu(),
@@ -105,16 +135,22 @@ def bench_pipeline(args: argparse.Namespace, settings: Settings) -> int:
         "runs": [r.to_json() for r in results],
     }
     if args.baseline:  # the naive scripts on the same streams, ramped the same way
-        base_runs = ramp(baseline, args.cameras, args.find_max)
-        print(f"{'baseline cameras':>16} {'frames/s':>9} {'max lag s':>10} {'cpu s/s':>8} {'sustained':>9}")
-        for b in base_runs:
-            ok = "yes" if b.sustained else "NO"
-            print(f"{b.cameras:>16} {b.processed_fps:>9.1f} {b.max_lag_s:>10.1f} {b.cpu:>8.2f} {ok:>9}")
-        base_best = max((b.cameras for b in base_runs if b.sustained), default=0)
-        ratio = best / base_best if base_best else float("inf")
-        print(f"baseline max cameras sustained: {base_best}; maskwatch / baseline: {ratio:.1f}x")
-        report.update(baseline_max_sustained=base_best, baseline_runs=[b.to_json() for b in base_runs], ratio=ratio)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=1))
+        report.update(_baseline(ramp(baseline, args.cameras or 1, args.find_max), best, text))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=1))
+    if args.as_json:
+        print(json.dumps(report, indent=1))
     return 0
+
+
+def _baseline(base_runs: Sequence[BaselineResult], best: int, text: TextIO) -> dict[str, object]:
+    """Print the baseline's runs beside maskwatch's best; what the report adds about them."""
+    print(f"{'baseline cameras':>16} {'frames/s':>9} {'max lag s':>10} {'cpu s/s':>8} {'sustained':>9}", file=text)
+    for b in base_runs:
+        ok = "yes" if b.sustained else "NO"
+        print(f"{b.cameras:>16} {b.processed_fps:>9.1f} {b.max_lag_s:>10.1f} {b.cpu:>8.2f} {ok:>9}", file=text)
+    base_best = max((b.cameras for b in base_runs if b.sustained), default=0)
+    ratio = best / base_best if base_best else float("inf")
+    print(f"baseline max cameras sustained: {base_best}; maskwatch / baseline: {ratio:.1f}x", file=text)
+    return {"baseline_max_sustained": base_best, "baseline_runs": [b.to_json() for b in base_runs], "ratio": ratio}

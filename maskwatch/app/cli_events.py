@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import click
 from tqdm import tqdm
 
+from maskwatch.app.cli_base import command
 from maskwatch.app.evaluation.truth import ClipTruth, TruthError, load_truth
+from maskwatch.app.shared import config_option, detector_options, settings_with_detector
 
 TRUTH_SUFFIXES = (".truth.json", ".truth.yaml", ".truth.yml")
 
@@ -145,27 +146,52 @@ def evaluate_events(settings: Any, paths: list[Path], rates: list[float], out: P
     return report
 
 
-def register(
-    sub: Any,
-    detector_args: Callable[[argparse.ArgumentParser], None],
-    settings_of: Callable[[argparse.Namespace], Any],
-) -> None:
-    """Add `evaluate-events`; `settings_of` loads the config with the detector options applied."""
-    p = sub.add_parser(
-        "evaluate-events",
-        help="play clips whose people are known through the service; score people, violations and identities",
-        description="Each clip is read, analysed and recorded as the embedded service does it; the events are "
-        "scored against the clip's ground-truth file (format: docs/event-evaluation.md).",
-    )
-    p.add_argument("truth", nargs="+", type=Path, metavar="TRUTH", help="truth files, or folders of *.truth.json")
-    p.add_argument(
-        "--sample-fps", type=float, nargs="+", default=[2.0], metavar="FPS", help="play each clip at these rates"
-    )
-    p.add_argument("--out", type=Path, default=Path("runs/events"), metavar="DIR", help="where events.json goes")
-    detector_args(p)
+def _rates(_ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[float]:
+    try:
+        rates = [float(v) for text in values for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{', '.join(values)}: give frame rates such as 1,2,5", param=param) from None
+    if not rates or any(not 0 < r <= 30 for r in rates):
+        raise click.BadParameter(
+            "each rate must be above 0 and at most 30 frames per second (as a camera's sample_fps)", param=param
+        )
+    return rates
 
-    def run(args: argparse.Namespace) -> int:
-        evaluate_events(settings_of(args), args.truth, args.sample_fps, args.out)
-        return 0
 
-    p.set_defaults(func=run)
+@command(
+    "evaluate-events",
+    short_help="Play clips whose people are known through the service; score people, violations and identities.",
+)
+@click.argument("truth", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="TRUTH...")
+@click.option(
+    "--sample-fps",
+    multiple=True,
+    default=["2"],
+    show_default=True,
+    metavar="FPS[,FPS...]",
+    callback=_rates,
+    help="Play each clip at these rates (comma-separated, or the option repeated).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("runs/events"),
+    show_default=True,
+    metavar="DIR",
+    help="Where events.json and events.png go.",
+)
+@config_option
+@detector_options
+def evaluate_events_command(
+    truth: tuple[Path, ...],
+    sample_fps: list[float],
+    out: Path,
+    config: Path | None,
+    detector: str | None,
+    detector_model: Path | None,
+) -> int:
+    """Each clip is read, analysed and recorded as the embedded service does it; the events are
+    scored against the clip's ground-truth file (format: docs/event-evaluation.md). TRUTH: truth
+    files, or folders of *.truth.json."""
+    evaluate_events(settings_with_detector(config, detector, detector_model), list(truth), sample_fps, out)
+    return 0

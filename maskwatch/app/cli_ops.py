@@ -1,9 +1,8 @@
-"""Operator commands of the `maskwatch` CLI: camera status, coverage and area previews,
-dead-lettered alerts."""
+"""Operator commands of the `maskwatch` CLI: camera status, coverage and area previews, dead-lettered
+alerts, the health probe."""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import sys
@@ -12,21 +11,42 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from maskwatch.app.shared import open_configured_database
-from maskwatch.config import CameraConfig, IngestConfig, load_settings
+import click
+
+from maskwatch.app.cli_base import command, group
+from maskwatch.app.shared import (
+    camera_option,
+    config_option,
+    json_option,
+    load_config,
+    open_reader,
+    parse_since,
+    require_camera,
+)
+from maskwatch.config import CameraConfig, IngestConfig, Settings
+from maskwatch.errors import MaskwatchError
 from maskwatch.messages import FrameMessage
 
 
-def _cmd_cameras_status(args: argparse.Namespace) -> int:
+@group("cameras", short_help="Camera status, coverage gaps and area previews.")
+def cameras() -> None:
+    """Camera status, coverage gaps and area previews."""
+
+
+@cameras.command("status", short_help="Each camera's state as last reported.")
+@config_option
+@json_option
+def cameras_status(config: Path | None, as_json: bool) -> int:
+    """Each camera's state, frame counts and last problem, as its ingest last reported them."""
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
     from maskwatch.storage.models import Camera, iso_utc
 
-    engine = open_configured_database(args.config)
+    engine = open_reader(load_config(config))
     with Session(engine) as s:
         cams = s.scalars(select(Camera).order_by(Camera.id)).all()
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "camera_id": c.id,
                 "name": c.name,
@@ -40,24 +60,36 @@ def _cmd_cameras_status(args: argparse.Namespace) -> int:
             for c in cams
         ]
     engine.dispose()
-    if args.json:
+    if as_json:
         print(json.dumps(rows, indent=1))
         return 0
     print(f"{'camera':<20} {'state':<11} {'sent':>8} {'dropped':>8}  detail")
-    for c in cams:
-        down = f" (down since {iso_utc(c.down_since)})" if c.down_since else ""
-        print(f"{c.id[:20]:<20} {c.state:<11} {c.frames_sent:>8} {c.frames_dropped:>8}  {c.detail}{down}")
+    for r in rows:
+        down = f" (down since {r['since']})" if r["since"] else ""
+        counts = f"{r['frames_sent']:>8} {r['frames_dropped']:>8}"
+        print(f"{r['camera_id'][:20]:<20} {r['state']:<11} {counts}  {r['detail']}{down}")
     return 0
 
 
-def _cmd_cameras_gaps(args: argparse.Namespace) -> int:
-    from maskwatch.app.shared import parse_since
+@cameras.command("gaps", short_help="When cameras were not watched (offline, stalled, maskwatch stopped).")
+@config_option
+@click.option("--since", default="1d", show_default=True, metavar="ISO|1d", help="An ISO time, or a duration back.")
+@camera_option
+@click.option("--min-seconds", type=click.FloatRange(min=0), default=0.0, help="Leave out shorter gaps.")
+@json_option
+def cameras_gaps(config: Path | None, since: str, camera: str | None, min_seconds: float, as_json: bool) -> int:
+    """When cameras were not watched: offline, stalled, or maskwatch not running."""
     from maskwatch.storage.cameras import coverage_gaps
     from maskwatch.storage.models import iso_utc
 
-    engine = open_configured_database(args.config)
-    gaps = coverage_gaps(engine, parse_since(args.since), camera_id=args.camera)
-    engine.dispose()
+    settings = load_config(config)
+    start = parse_since(since)
+    engine = open_reader(settings)
+    try:
+        require_camera(camera, settings, engine)
+        gaps = coverage_gaps(engine, start, camera_id=camera)
+    finally:
+        engine.dispose()
     rows = [
         {
             "camera_id": g.camera_id,
@@ -67,9 +99,9 @@ def _cmd_cameras_gaps(args: argparse.Namespace) -> int:
             "reason": g.reason,
         }
         for g in gaps
-        if g.seconds is None or g.seconds >= args.min_seconds
+        if g.seconds is None or g.seconds >= min_seconds
     ]
-    if args.json:
+    if as_json:
         print(json.dumps(rows, indent=1))
         return 0
     for r in rows:
@@ -99,7 +131,37 @@ def _grab_frame(camera: CameraConfig, ingest: IngestConfig) -> FrameMessage:
     return got[0]
 
 
-def _cmd_cameras_preview(args: argparse.Namespace) -> int:
+@cameras.command(
+    "preview", short_help="One frame of a camera with its watch and ignore areas and the faces they count."
+)
+@click.argument("camera_id", metavar="ID")
+@config_option
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("preview.jpg"),
+    show_default=True,
+    metavar="FILE",
+    help="Write the picture to this file (.jpg or .png).",
+)
+def cameras_preview(camera_id: str, config: Path | None, out: Path) -> int:
+    """One frame of camera ID with its watch and ignore areas, and the faces they count, drawn on it.
+    Exit status 1 when the camera cannot be read."""
+    from maskwatch.ingest.reader import SourceError
+
+    settings = load_config(config)
+    require_camera(camera_id, settings, None, str(config or "the built-in defaults"))  # it must have a URL
+    camera = next(c for c in settings.cameras if c.id == camera_id)
+    try:
+        frame = _grab_frame(camera, settings.ingest)
+    except SourceError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    _draw_preview(frame, camera, settings, out)
+    return 0
+
+
+def _draw_preview(frame: FrameMessage, camera: CameraConfig, settings: Settings, out: Path) -> None:
     import cv2
 
     from maskwatch.annotate import draw_areas, draw_faces
@@ -107,19 +169,7 @@ def _cmd_cameras_preview(args: argparse.Namespace) -> int:
     from maskwatch.inference.analyzer import FaceAnalyzer
     from maskwatch.inference.areas import search_region
     from maskwatch.inference.worker import decode_frame
-    from maskwatch.ingest.reader import SourceError
 
-    settings = load_settings(args.config)
-    camera = next((c for c in settings.cameras if c.id == args.camera), None)
-    if camera is None:
-        known = ", ".join(c.id for c in settings.cameras) or "none"
-        print(f"{args.config}: no camera {args.camera!r} (cameras: {known})", file=sys.stderr)
-        return 2
-    try:
-        frame = _grab_frame(camera, settings.ingest)
-    except SourceError as exc:
-        print(exc, file=sys.stderr)
-        return 1
     image = decode_frame(frame)
     h, w = image.shape[:2]
     areas = CameraAreas.of(camera) or CameraAreas()
@@ -128,76 +178,52 @@ def _cmd_cameras_preview(args: argparse.Namespace) -> int:
     left_out = [replace(f, label="left out") for f in faces if not areas.counts(f.box, w, h)]
     region = search_region(areas, w, h)
     drawn = draw_faces(draw_faces(draw_areas(image, areas, region), counted), left_out)
-    if not cv2.imwrite(str(args.out), drawn):
-        print(f"{args.out}: could not be written (missing folder, or not a .jpg/.png name?)", file=sys.stderr)
-        return 1
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(out), drawn):
+        raise MaskwatchError(f"{out}: could not be written (not a .jpg or .png name?)")
     searched = "the whole picture" if region is None else f"{region[2] - region[0]}x{region[3] - region[1]} px"
     share = 100 if region is None else round(100 * (region[2] - region[0]) * (region[3] - region[1]) / (w * h))
     print(
         f"camera {camera.id}: {w}x{h}; {len(faces)} face(s): {len(counted)} counted, {len(left_out)} left out by "
-        f"its areas; the detector searches {searched} ({share} % of the picture); written to {args.out}"
+        f"its areas; the detector searches {searched} ({share} % of the picture); written to {out}"
     )
-    return 0
 
 
-def _cmd_alerts_retry(args: argparse.Namespace) -> int:
+@command("retry", short_help="Queue dead-lettered alerts again (all, or by id or channel).")
+@click.argument("ids", nargs=-1, type=int, metavar="[ID]...")
+@click.option("--channel", help="Only this channel: webhook:<n> or email.")
+@config_option
+def alerts_retry(ids: tuple[int, ...], channel: str | None, config: Path | None) -> int:
+    """Queue dead-lettered alerts again: all, or those of the outbox ids given (`maskwatch events
+    show` lists them), or of one channel. The alerts stage delivers them."""
     from maskwatch.alerts.dispatcher import Dispatcher
 
-    settings = load_settings(args.config)
-    engine = open_configured_database(args.config)
-    count = Dispatcher(settings, engine).retry_dead(args.ids or None, args.channel)
-    engine.dispose()
+    settings = load_config(config)
+    engine = open_reader(settings)
+    try:
+        count = Dispatcher(settings, engine).retry_dead(list(ids) or None, channel)
+    finally:
+        engine.dispose()
     print(f"{count} dead-lettered alert(s) queued again; the alerts stage delivers them now")
     return 0
 
 
-def _cmd_probe(args: argparse.Namespace) -> int:
-    """Container health checks: exit 0 when the local process answers 200 on /healthz (or /readyz)."""
+@command("probe", short_help="Health check of a local maskwatch process (for containers and systemd).")
+@click.option("--port", type=click.IntRange(1, 65535), default=9100, show_default=True, help="Its metrics.port.")
+@click.option("--ready", is_flag=True, help="Check readiness (queue and database) instead of liveness.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=3.0, show_default=True)
+def probe(port: int, ready: bool, timeout: float) -> int:
+    """Exit 0 when the local process answers 200 on /healthz (or /readyz with --ready), else 1."""
     import httpx
 
-    path = "/readyz" if args.ready else "/healthz"
+    path = "/readyz" if ready else "/healthz"
     try:
-        response = httpx.get(f"http://127.0.0.1:{args.port}{path}", timeout=args.timeout)
+        response = httpx.get(f"http://127.0.0.1:{port}{path}", timeout=timeout)
     except httpx.HTTPError as exc:
-        print(f"{path}: no answer on port {args.port} ({type(exc).__name__})", file=sys.stderr)
+        print(f"{path}: no answer on port {port} ({type(exc).__name__})", file=sys.stderr)
         return 1
     print(response.text)
     return 0 if response.status_code == 200 else 1
 
 
-def register(sub: Any, alerts: argparse.ArgumentParser) -> None:
-    """Add `cameras status|gaps|preview` beside the other commands, and `retry` under `alerts`."""
-    cameras = sub.add_parser("cameras", help="camera status and coverage").add_subparsers(
-        dest="cameras_command", required=True
-    )
-    p = cameras.add_parser("status", help="each camera's state as last reported")
-    p.add_argument("--config", type=Path, required=True)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_cmd_cameras_status)
-    p = cameras.add_parser("gaps", help="when cameras were not watched (offline, stalled, maskwatch stopped)")
-    p.add_argument("--config", type=Path, required=True)
-    p.add_argument("--since", default="1d", metavar="ISO|1d", help="an ISO time, or a duration back from now")
-    p.add_argument("--camera", metavar="ID")
-    p.add_argument("--min-seconds", type=float, default=0.0, help="leave out shorter gaps")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_cmd_cameras_gaps)
-    p = cameras.add_parser(
-        "preview", help="one frame of a camera with its watch and ignore areas and the faces they count drawn on it"
-    )
-    p.add_argument("camera", metavar="ID")
-    p.add_argument("--config", type=Path, required=True)
-    p.add_argument("--out", type=Path, default=Path("preview.jpg"), help="image to write (default preview.jpg)")
-    p.set_defaults(func=_cmd_cameras_preview)
-
-    p = sub.add_parser("probe", help="health check of a local maskwatch process (for containers and systemd)")
-    p.add_argument("--port", type=int, default=9100, help="its metrics.port (default 9100)")
-    p.add_argument("--ready", action="store_true", help="check readiness (queue and database) instead of liveness")
-    p.add_argument("--timeout", type=float, default=3.0)
-    p.set_defaults(func=_cmd_probe)
-
-    ops = alerts.add_subparsers(dest="alerts_command")
-    p = ops.add_parser("retry", help="queue dead-lettered alerts again (all, or by id/channel)")
-    p.add_argument("ids", nargs="*", type=int, metavar="ID", help="outbox ids (`maskwatch events show` lists them)")
-    p.add_argument("--channel", help="only this channel: webhook:<n> or email")
-    p.add_argument("--config", type=Path, required=True)
-    p.set_defaults(func=_cmd_alerts_retry)
+COMMANDS: tuple[click.Command, ...] = (cameras, probe)

@@ -182,7 +182,7 @@ class Runtime:
         if self.config_path is None:
             return False
         try:
-            new = load_settings(self.config_path)
+            new = load_settings(self.config_path, console=False)  # stages never serve the console
         except ConfigError as exc:
             log.error("configuration reload refused, the running configuration stays: %s", exc)
             return False

@@ -3,6 +3,7 @@ with every problem listed."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from pathlib import Path
@@ -19,6 +20,8 @@ from maskwatch.errors import MaskwatchError
 class ConfigError(MaskwatchError, ValueError):
     """The configuration file is missing, not YAML, or invalid; the message lists every problem."""
 
+
+log = logging.getLogger(__name__)
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -81,9 +84,31 @@ def format_validation_error(exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def parse_settings(data: Any, source: str = "<config>") -> Settings:
+# Settings of `web` that only the console reads: a process that does not serve it runs without
+# their environment variables, so a stage's host needs no console secrets.
+CONSOLE_ONLY = ("session_secret", "users", "api_tokens")
+
+
+def _without_unset_console_settings(data: Any, source: str) -> Any:
+    """`data` less the console-only `web` settings whose `${NAME}` variables are not set."""
+    web = data.get("web") if isinstance(data, dict) else None
+    if not isinstance(web, dict):
+        return data
+    kept = dict(web)
+    for key in CONSOLE_ONLY:
+        probe = _Resolver(source)
+        probe.resolve(web.get(key))
+        if probe.missing:
+            del kept[key]
+            missing = ", ".join(sorted(set(probe.missing)))
+            log.info("%s: web.%s left unset: %s not set (only the console needs it)", source, key, missing)
+    return {**data, "web": kept}
+
+
+def parse_settings(data: Any, source: str = "<config>", *, console: bool = True) -> Settings:
+    """`console=False`: for a process that does not serve the console (see CONSOLE_ONLY)."""
     resolver = _Resolver(source)
-    resolved = resolver.resolve(data or {})
+    resolved = resolver.resolve((data if console else _without_unset_console_settings(data, source)) or {})
     if resolver.missing:
         missing = ", ".join(sorted(set(resolver.missing)))
         raise ConfigError(f"{source}: environment variable(s) not set: {missing}")
@@ -93,8 +118,9 @@ def parse_settings(data: Any, source: str = "<config>") -> Settings:
         raise ConfigError(f"{source}: invalid configuration\n{format_validation_error(exc)}") from None
 
 
-def load_settings(path: Path | None) -> Settings:
-    """Load and validate a YAML config file; `None` gives the defaults."""
+def load_settings(path: Path | None, *, console: bool = True) -> Settings:
+    """Load and validate a YAML config file; `None` gives the defaults. `console=False`: for a
+    process that does not serve the console, which may lack the console's secrets."""
     if path is None:
         return Settings()
     if not path.is_file():
@@ -105,4 +131,4 @@ def load_settings(path: Path | None) -> Settings:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from None
     except RecursionError:  # PyYAML parses nested collections recursively
         raise ConfigError(f"{path}: nested too deeply") from None
-    return parse_settings(data, str(path))
+    return parse_settings(data, str(path), console=console)

@@ -21,7 +21,7 @@ def test_detect_reports_bad_files_and_finishes_the_rest(demo_images: dict, tmp_p
     corrupt.write_bytes(b"\xff\xd8\xff garbage")
     out = tmp_path / "out.json"
     code = main(
-        ["detect", *map(str, demo_images), str(corrupt), "--json", str(out), "--annotate", str(tmp_path / "ann")]
+        ["detect", *map(str, demo_images), str(corrupt), "--out", str(out), "--annotate", str(tmp_path / "ann")]
     )
     assert code == 1  # one input failed...
     results = json.loads(out.read_text())
@@ -35,7 +35,7 @@ def test_detect_reports_bad_files_and_finishes_the_rest(demo_images: dict, tmp_p
 def test_detect_labels_the_demo_people(demo_images: dict, tmp_path: Path) -> None:
     """Every rendered person is found at the right place, and masked vs unmasked is told apart."""
     out = tmp_path / "out.json"
-    assert main(["detect", *map(str, demo_images), "--json", str(out)]) == 0
+    assert main(["detect", *map(str, demo_images), "--out", str(out)]) == 0
     results = json.loads(out.read_text())
     for path, people in demo_images.items():
         faces = results[path.stem]
@@ -51,10 +51,14 @@ def test_detect_labels_the_demo_people(demo_images: dict, tmp_path: Path) -> Non
                 assert face["label"] in (WITH_MASK, MASK_INCORRECT), (path.stem, person, face)
 
 
-def test_detect_empty_folder_and_missing_model(tmp_path: Path) -> None:
+def test_detect_empty_folder_and_missing_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "empty").mkdir()
-    assert main(["detect", str(tmp_path / "empty")]) == 1
-    assert main(["detect", str(tmp_path), "--detector", "yunet", "--detector-model", str(tmp_path / "x.onnx")]) == 1
+    assert main(["detect", str(tmp_path / "empty")]) == 1  # it ran; an input had nothing to read
+    capsys.readouterr()
+    # A model file the user names that is not there: their error to fix, said in one line.
+    assert main(["detect", str(tmp_path), "--detector", "yunet", "--detector-model", str(tmp_path / "x.onnx")]) == 2
+    err = capsys.readouterr().err
+    assert "x.onnx does not exist" in err and len(err.strip().splitlines()) == 1
 
 
 def test_malformed_config_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -106,8 +110,7 @@ def test_detect_with_yunet(yunet_model: Path, demo_images: dict, tmp_path: Path)
     out = tmp_path / "y.json"
     path = next(iter(demo_images))
     assert (
-        main(["detect", str(path), "--detector", "yunet", "--detector-model", str(yunet_model), "--json", str(out)])
-        == 0
+        main(["detect", str(path), "--detector", "yunet", "--detector-model", str(yunet_model), "--out", str(out)]) == 0
     )
     assert len(json.loads(out.read_text())[path.stem]) == len(demo_images[path])
 
