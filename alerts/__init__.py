@@ -1,1 +1,1 @@
-"""Alerts stage: webhook and e-mail delivery from a durable outbox."""
+"""Alerts stage: webhook (JSON, Slack, Teams), e-mail and MQTT delivery from a durable outbox."""

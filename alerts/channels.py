@@ -20,7 +20,9 @@ from urllib.parse import quote
 
 import httpx
 
-from maskwatch.config import AlertsConfig, EmailConfig, WebhookConfig
+from maskwatch.alerts.formats import slack_message, summary, teams_message
+from maskwatch.alerts.links import Links
+from maskwatch.config import AlertsConfig, EmailConfig, WebConfig, WebhookConfig
 from maskwatch.redact import url_origin
 
 
@@ -40,6 +42,8 @@ def _snapshot_bytes(payload: dict[str, Any]) -> bytes | None:
         return None
 
 
+_NO_WEB = WebConfig()  # no public_url: messages without links
+
 # Where the server keeps files: for the e-mail (which attaches the snapshot), never for a receiver.
 SERVER_ONLY = ("snapshot_path", "crop_path", "snapshot_relpath")
 
@@ -52,12 +56,33 @@ def _public(payload: dict[str, Any], base_url: str | None) -> dict[str, Any]:
     return body
 
 
-def webhook_body(hook: WebhookConfig, alerts: AlertsConfig, payload: dict[str, Any]) -> bytes:
-    base_url = None if hook.inline_snapshot else alerts.snapshot_base_url
+def json_body(payload: dict[str, Any], links: Links | None, base_url: str | None = None) -> dict[str, Any]:
+    """The alert as receivers of maskwatch's own JSON get it (webhooks of format json, MQTT)."""
     body = _public(payload, base_url)
     body.setdefault("type", "violation")  # alerts queued before every payload named its type
+    if links is not None:
+        links.add_to(body)
     if "events" in payload:  # a digest
         body["events"] = [_public(e, base_url) for e in payload["events"]]
+        if links is not None:
+            for event in body["events"]:
+                links.add_to(event)
+    return body
+
+
+def webhook_body(
+    hook: WebhookConfig, alerts: AlertsConfig, payload: dict[str, Any], links: Links | None = None
+) -> bytes:
+    if hook.format != "json":
+        try:
+            made = summary(payload, links or Links(_NO_WEB, "none"))
+        except (KeyError, TypeError, ValueError) as exc:
+            detail = f"cannot build the {hook.format} message: {type(exc).__name__}: {exc}"
+            raise DeliveryError(detail, permanent=True) from None
+        message = slack_message(made) if hook.format == "slack" else teams_message(made)
+        return json.dumps(message, separators=(",", ":")).encode()
+    base_url = None if hook.inline_snapshot else alerts.snapshot_base_url
+    body = json_body(payload, links, base_url)
     if hook.inline_snapshot:
         data = _snapshot_bytes(payload)
         body["snapshot_base64"] = base64.b64encode(data).decode() if data else None
@@ -72,8 +97,14 @@ def signature(secret: str, body: bytes, timestamp: int) -> str:
     return f"t={timestamp},v1={mac}"
 
 
-def send_webhook(client: httpx.Client, hook: WebhookConfig, alerts: AlertsConfig, payload: dict[str, Any]) -> str:
-    body = webhook_body(hook, alerts, payload)
+def send_webhook(
+    client: httpx.Client,
+    hook: WebhookConfig,
+    alerts: AlertsConfig,
+    payload: dict[str, Any],
+    links: Links | None = None,
+) -> str:
+    body = webhook_body(hook, alerts, payload, links)
     key = payload.get("event_key") or payload.get("event_id", "")
     headers = {
         "Content-Type": "application/json",

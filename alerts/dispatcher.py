@@ -1,6 +1,6 @@
 """The alert dispatcher: drains the outbox the recorder fills, one channel at a time each.
 
-Every channel (each webhook, the e-mail) has its own worker thread, so a dead or slow
+Every channel (each webhook, the e-mail, MQTT) has its own worker thread, so a dead or slow
 endpoint only delays its own alerts. A failed delivery is retried with exponential back-off;
 after `max_attempts`, or at once when the receiver rejects the alert outright, it is
 dead-lettered. Every attempt is recorded. Rows are claimed with SELECT ... FOR UPDATE SKIP
@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 
 from maskwatch import metrics
 from maskwatch.alerts.channels import DeliveryError, send_email, send_webhook
+from maskwatch.alerts.links import Links, link_notes
+from maskwatch.alerts.mqtt import MqttPublisher
 from maskwatch.config import Settings, WebhookConfig
 from maskwatch.stages import RETRY_MAX_S, Outage
 from maskwatch.storage.models import DeliveryAttempt, OutboxAlert, utcnow
@@ -39,13 +41,32 @@ class Dispatcher:
         self._http = httpx.Client()
         self.senders: dict[str, Sender] = {}
         for i, hook in enumerate(self.alerts.webhooks):
-            self.senders[f"webhook:{i}"] = self._webhook_sender(hook)
+            self.senders[f"webhook:{i}"] = self._webhook_sender(f"webhook:{i}", hook)
         if self.alerts.email is not None:
             email = self.alerts.email
             self.senders["email"] = lambda p: send_email(email, p)
+        self.mqtt: MqttPublisher | None = None
+        if self.alerts.mqtt is not None:
+            links = Links(settings.web, "mqtt", self.alerts.mqtt.image_faces)
+            self.mqtt = MqttPublisher(self.alerts.mqtt, links, self._latest_camera_state)
+            self.senders["mqtt"] = self.mqtt.send
 
-    def _webhook_sender(self, hook: WebhookConfig) -> Sender:
-        return lambda payload: send_webhook(self._http, hook, self.alerts, payload)
+    def _webhook_sender(self, channel: str, hook: WebhookConfig) -> Sender:
+        links = Links(self.settings.web, channel, faces=hook.image_faces, images=hook.image)
+        return lambda payload: send_webhook(self._http, hook, self.alerts, payload, links)
+
+    def _latest_camera_state(self, camera_id: str) -> str | None:
+        """When the camera state last delivered over MQTT happened (the outbox is in event order)."""
+        with Session(self.engine) as s:
+            payload = s.scalar(
+                select(OutboxAlert.payload)
+                .where(OutboxAlert.channel == "mqtt", OutboxAlert.state == "delivered")
+                .where(OutboxAlert.kind.in_(("camera_offline", "camera_online")))
+                .where(OutboxAlert.payload["camera_id"].as_string() == camera_id)
+                .order_by(OutboxAlert.id.desc())
+                .limit(1)
+            )
+        return None if payload is None else str(payload["at"])
 
     def backoff(self, attempts: int) -> dt.timedelta:
         seconds = min(self.alerts.backoff_initial_s * 2 ** max(attempts - 1, 0), self.alerts.backoff_max_s)
@@ -194,6 +215,8 @@ class Dispatcher:
             log.info("no alert channels configured: violations are recorded without alerts")
             stop.wait()
             return
+        for note in link_notes(self.settings):
+            log.warning("alerts: %s", note, extra={"event": "alert_links_incomplete"})
         threads = [
             threading.Thread(target=self._channel_loop, args=(c, stop, poll_s), name=f"alerts-{c}", daemon=True)
             for c in self.senders
@@ -202,7 +225,13 @@ class Dispatcher:
             t.start()
         for t in threads:
             t.join()
+        self.close()
+
+    def close(self) -> None:
+        """Close the connections the channels keep (HTTP, MQTT)."""
         self._http.close()
+        if self.mqtt is not None:
+            self.mqtt.close()
 
     def _channel_loop(self, channel: str, stop: threading.Event, poll_s: float) -> None:
         backoff = poll_s

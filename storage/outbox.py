@@ -19,6 +19,8 @@ def alert_channels(settings: Settings) -> list[str]:
     channels = [f"webhook:{i}" for i in range(len(settings.alerts.webhooks))]
     if settings.alerts.email is not None:
         channels.append("email")
+    if settings.alerts.mqtt is not None:
+        channels.append("mqtt")
     return channels
 
 

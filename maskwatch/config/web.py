@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import string
+from base64 import urlsafe_b64encode
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
 from maskwatch.config.base import Section
 
@@ -90,13 +93,58 @@ class WebConfig(Section):
     )
     users: list[WebUser] = Field(default_factory=list)
     api_tokens: list[ApiToken] = Field(default_factory=list)
+    public_url: str | None = Field(
+        None,
+        max_length=300,
+        pattern=r"^https?://[^\s/?#@]+(/[^\s?#]*)?$",
+        description="The console's address as people and alert receivers reach it (e.g. "
+        "https://maskwatch.example.org, or with the reverse proxy's path prefix): alerts link to the violation "
+        "or camera there and carry a signed link to the snapshot that the console serves. Unset: alerts carry "
+        "no links (`maskwatch config check` and the alerts stage say so).",
+    )
+    image_link_secret: SecretStr | None = Field(
+        None,
+        description="Key that signs the snapshot links in alerts (HMAC-SHA256); the console checks them with it, "
+        f"so the alerts stage and the console need the same one. At least 32 random characters, from "
+        f"`{GENERATE_SECRET}`; use ${{VAR}}. Unset: a key derived from web.session_secret (a link can never "
+        "pass for a session cookie). Neither set: alerts carry no snapshot link.",
+    )
+    image_link_hours: float = Field(
+        168.0,
+        ge=0.25,
+        le=24 * 30,
+        description="A snapshot link in an alert opens the picture for this long after the delivery, without a "
+        "login; then the console answers 403. Chat services keep their messages: this bounds how long the "
+        "picture stays reachable through them.",
+    )
 
-    @field_validator("session_secret")
+    @field_validator("session_secret", "image_link_secret")
     @classmethod
-    def _random_enough(cls, value: SecretStr | None) -> SecretStr | None:
+    def _random_enough(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         if value is None:
             return None
         weakness = secret_weakness(value.get_secret_value())
         if weakness:
-            raise ValueError(f"the session secret {weakness}; generate one with {GENERATE_SECRET}")
+            what = "session secret" if info.field_name == "session_secret" else "image link secret"
+            raise ValueError(f"the {what} {weakness}; generate one with {GENERATE_SECRET}")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    def image_link_key(self) -> bytes | None:
+        """The key of the snapshot links in alerts, or None when no configured secret can sign them
+        (a random per-process session key would make every link fail in another process)."""
+        secret = self.image_link_secret or self.session_secret
+        if secret is None:
+            return None
+        # A key of its own: nothing signed for a link can be replayed as a session, or the reverse.
+        return hmac.new(secret.get_secret_value().encode(), b"maskwatch image links v1", hashlib.sha256).digest()
+
+
+def image_link_signature(key: bytes, violation_id: int, expires: int, faces: bool, audience: str) -> str:
+    """The MAC of one snapshot link: the alerts stage writes it, the console checks it."""
+    message = f"{violation_id}|{expires}|{int(faces)}|{audience}".encode()
+    return urlsafe_b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode().rstrip("=")
