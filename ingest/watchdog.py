@@ -4,6 +4,8 @@ back-off, counts what was sent and dropped, and publishes the camera's health.
 States (maskwatch.messages.CAMERA_STATES): connecting → online; a stream that delivers no
 frame for `stall_timeout_s` is `stalled` and restarted; a failed or ended connection is
 `offline` until the next attempt, which waits an exponentially growing, jittered, capped delay.
+When maskwatch stops, the camera reports `stopped`, saying what it was (a camera that was down
+stays known as down, with why: see `stopped_detail`).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class CameraWatchdog:
         self.stream = frames_stream(camera.id)
         self.state = "connecting"
         self.detail = ""
+        self.fault = ""  # why the camera is down, without the retry schedule `detail` adds
         self.frames_sent = 0
         self.frames_dropped = 0
         self.motion_skipped = 0
@@ -158,16 +161,25 @@ class CameraWatchdog:
             if isinstance(error, SourceError) and error.timed_out and reader.frames_decoded:
                 # FFmpeg's read timeout can fire before the stall timeout: a stream that stopped is stalled.
                 idle = time.monotonic() - reader.last_progress
-                self._set_state("stalled", f"no frame for {idle:.0f} s")
+                self.fault = f"no frame for {idle:.0f} s"
+                self._set_state("stalled", self.fault)
             if time.monotonic() - started >= HEALTHY_AFTER_S and reader.frames_decoded:
                 attempt = 0
             attempt += 1
             delay = self.backoff(attempt)
             metrics.RECONNECTS.labels(self.camera.id).inc()
-            reason = str(error) if error else self.detail or "reader stopped"
-            self._set_state("offline", f"{reason}; retry {attempt} in {delay:.1f} s")
+            self.fault = str(error) if error else self.fault or "reader stopped"
+            self._set_state("offline", f"{self.fault}; retry {attempt} in {delay:.1f} s")
             stop.wait(delay)
-        self._set_state("stopped", "")
+        self._set_state("stopped", self.stopped_detail())
+
+    def stopped_detail(self) -> str:
+        """What the camera was when maskwatch stopped: a shutdown does not make a dead camera healthy."""
+        if self.state in ("offline", "stalled"):
+            return f"maskwatch stopped; the camera was {self.state}: {self.fault}"
+        if self.state == "connecting":
+            return "maskwatch stopped before the camera connected"
+        return "maskwatch stopped"
 
     def _read(self, reader: CameraReader, reader_stop: threading.Event, outcome: list[BaseException]) -> None:
         try:
@@ -197,11 +209,13 @@ class CameraWatchdog:
                 reader_stop.set()
                 continue
             if reader.frames_decoded and self.state in ("connecting", "offline"):
+                self.fault = ""
                 self._set_state("online", "")
             idle = time.monotonic() - reader.last_progress
             if idle > self.cfg.stall_timeout_s and not reader_stop.is_set():
                 # The reader's own read timeout unblocks it if it is stuck inside FFmpeg.
-                self._set_state("stalled", f"no frame for {idle:.0f} s")
+                self.fault = f"no frame for {idle:.0f} s"
+                self._set_state("stalled", self.fault)
                 reader_stop.set()
             self.publish_health()
             self._sync_counters(reader)

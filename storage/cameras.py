@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
@@ -23,6 +24,12 @@ log = logging.getLogger(__name__)
 
 # Not camera faults: a recording that ended, maskwatch shut down, a camera switched off in config.
 NEUTRAL_STATES = ("finished", "stopped", "disabled")
+# A camera that failed: maskwatch stopping leaves it down, with its reason (`CameraStatus.transition`).
+FAULT_STATES = ("stalled", "offline")
+# The ingest watchdog appends its reconnect schedule to an offline camera's detail ("...; retry 3 in
+# 4.0 s"): right for the camera's current state, noise in the reason for a period.
+RETRY_SCHEDULE = re.compile(r"; retry \d+ in [\d.]+ s$")
+STOPPED_REASON = "maskwatch stopped"
 
 
 def _utc(ts: float) -> dt.datetime:
@@ -45,6 +52,9 @@ class CameraStatus:
         self.transition(s, cam, h.state, h.detail, at)
 
     def transition(self, s: Session, cam: Camera, state: str, detail: str, at: dt.datetime) -> None:
+        if state == "stopped" and cam.state in FAULT_STATES:
+            self._stopped_while_down(s, cam, detail, at)
+            return
         cam.detail = detail
         if state == cam.state:
             return
@@ -58,6 +68,23 @@ class CameraStatus:
             if cam.down_since is None:
                 cam.down_since = at
         elif not cam.offline_alerted:  # neutral: no outage to report, now or when it returns
+            cam.down_since = None
+
+    @staticmethod
+    def _stopped_while_down(s: Session, cam: Camera, detail: str, at: dt.datetime) -> None:
+        """Stopping maskwatch does not mend a camera: the row keeps its down state (the last thing
+        known of the camera) and the history records the stop, for coverage gaps. Like any stop, it
+        raises no alert: an outage not yet alerted is timed afresh when the camera is watched again."""
+        last = s.scalars(
+            select(CameraStatusEvent.state)
+            .where(CameraStatusEvent.camera_id == cam.id)
+            .order_by(CameraStatusEvent.at.desc(), CameraStatusEvent.id.desc())
+            .limit(1)
+        ).first()
+        if last != "stopped":
+            s.add(CameraStatusEvent(camera_id=cam.id, state="stopped", detail=detail, at=at))
+        cam.detail = detail or cam.detail
+        if not cam.offline_alerted:
             cam.down_since = None
 
     def check(self, s: Session, now: dt.datetime | None = None) -> None:
@@ -129,11 +156,44 @@ class CoverageGap:
     def seconds(self) -> float | None:
         return None if self.end is None else (self.end - self.start).total_seconds()
 
+    def seconds_within(self, until: dt.datetime) -> float:
+        """How long of it lies before `until` (an ongoing gap lasts until then)."""
+        end = until if self.end is None else min(self.end, until)
+        return max(0.0, (end - self.start).total_seconds())
+
+
+class _OpenGap:
+    """A gap being read from the history: its start, and the most telling reasons seen in it."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self.start = start
+        self.fault = ""  # the first reason the camera itself gave
+        self.stopped_first: bool | None = None  # maskwatch stopped in the gap, before the fault or after
+
+    def add(self, state: str, detail: str) -> None:
+        if state == "stopped":
+            if self.stopped_first is None:
+                self.stopped_first = not self.fault
+        elif not self.fault:
+            self.fault = RETRY_SCHEDULE.sub("", detail.strip())
+
+    @property
+    def reason(self) -> str:
+        if self.stopped_first is None:
+            return self.fault
+        if not self.fault:
+            return STOPPED_REASON
+        parts = (STOPPED_REASON, self.fault) if self.stopped_first else (self.fault, STOPPED_REASON)
+        return "; then ".join(parts)
+
 
 def coverage_gaps(
     engine: Engine, since: dt.datetime, until: dt.datetime | None = None, camera_id: str | None = None
 ) -> list[CoverageGap]:
-    """Periods in [since, until] when a camera was not watched: down, or maskwatch stopped."""
+    """Periods in [since, until] when a camera was not watched: down, or maskwatch stopped.
+
+    A gap's reason is the first one the camera gave (connection refused, no frame for 10 s), with
+    maskwatch stopping meanwhile said too; a reconnect attempt that gave no reason does not hide it."""
     until = until or utcnow()
     with Session(engine) as s:
         query = (
@@ -145,14 +205,22 @@ def coverage_gaps(
             query = query.where(CameraStatusEvent.camera_id == camera_id)
         events = s.scalars(query).all()
     gaps: list[CoverageGap] = []
-    open_gap: dict[str, tuple[dt.datetime, str]] = {}
+    open_gap: dict[str, _OpenGap] = {}
     for e in events:
         if e.state in (*DOWN_STATES, "stopped"):
-            open_gap.setdefault(e.camera_id, (e.at, e.detail))
+            open_gap.setdefault(e.camera_id, _OpenGap(e.at)).add(e.state, e.detail)
         elif e.camera_id in open_gap:
-            start, reason = open_gap.pop(e.camera_id)
+            gap = open_gap.pop(e.camera_id)
             if e.at >= since:
-                gaps.append(CoverageGap(e.camera_id, max(start, since), e.at, reason))
-    for cam, (start, reason) in open_gap.items():
-        gaps.append(CoverageGap(cam, max(start, since), None, reason))
+                gaps.append(CoverageGap(e.camera_id, max(gap.start, since), e.at, gap.reason))
+    for cam, gap in open_gap.items():
+        gaps.append(CoverageGap(cam, max(gap.start, since), None, gap.reason))
     return sorted(gaps, key=lambda g: (g.camera_id, g.start))
+
+
+def not_watched_seconds(gaps: list[CoverageGap], until: dt.datetime) -> dict[str, float]:
+    """Per camera, how long its gaps (as `coverage_gaps` gives them, all of them) lasted up to `until`."""
+    out: dict[str, float] = {}
+    for g in gaps:
+        out[g.camera_id] = out.get(g.camera_id, 0.0) + g.seconds_within(until)
+    return out

@@ -2,7 +2,8 @@
 
 `compliance_stats` is the only place compliance is counted: the hourly job, `maskwatch report`
 (and its e-mail), the API's /stats and the console's pages all show its rows, so a camera and hour
-read the same everywhere.
+read the same everywhere. Its totals list every camera maskwatch watched or tried to watch, the
+ones that counted nobody (a camera that never connected) too.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, exists, select
 from sqlalchemy.orm import Session
 
-from maskwatch.storage.models import EvaluationCount, Violation, iso_utc
+from maskwatch.storage.models import Camera, CameraStatusEvent, EvaluationCount, Violation, iso_utc
 
 Bucket = Literal["hour", "day"]
 
@@ -50,16 +51,20 @@ class StatRow:
 @dataclass
 class Stats:
     rows: list[StatRow] = field(default_factory=list)
+    #: Cameras in the period without a row: watched (or tried) but nobody counted.
+    idle: dict[str, dt.datetime] = field(default_factory=dict)  # camera -> the period's first bucket
 
     def totals(self) -> dict[str, StatRow]:
         out: dict[str, StatRow] = {}
+        for cam, bucket in self.idle.items():
+            out[cam] = StatRow(cam, bucket)
         for r in self.rows:
             t = out.setdefault(r.camera_id, StatRow(r.camera_id, r.bucket))
             t.people += r.people
             t.violations += r.violations
             t.false_positives += r.false_positives
             t.confirmed += r.confirmed
-        return out
+        return dict(sorted(out.items()))
 
 
 def _bucket(when: dt.datetime, bucket: Bucket) -> dt.datetime:
@@ -101,7 +106,19 @@ def compliance_stats(
             else:
                 r.violations += 1
                 r.confirmed += state == "confirmed"
-    return Stats(sorted(rows.values(), key=lambda r: (r.camera_id, r.bucket)))
+        counted = {cam for cam, _ in rows}
+        idle = {cam: _bucket(since, bucket) for cam in _cameras_watched(s, until, camera) if cam not in counted}
+    return Stats(sorted(rows.values(), key=lambda r: (r.camera_id, r.bucket)), idle)
+
+
+def _cameras_watched(s: Session, until: dt.datetime, camera: str | None) -> list[str]:
+    """Cameras maskwatch had started watching (or trying to) before `until`, but not those switched
+    off or removed from the configuration: a camera that never connected counts, with nobody seen."""
+    reported = exists().where(CameraStatusEvent.camera_id == Camera.id, CameraStatusEvent.at < until)
+    query = select(Camera.id).where(reported, Camera.state != "disabled")
+    if camera:
+        query = query.where(Camera.id == camera)
+    return list(s.scalars(query))
 
 
 def hourly_totals(stats: Stats) -> dict[int, tuple[int, int]]:

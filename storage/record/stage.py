@@ -22,6 +22,7 @@ from maskwatch.messages import CameraHealth, FrameResult, MessageError
 from maskwatch.queue import Delivery, Queue, QueueError
 from maskwatch.stages import RETRY_MAX_S, Outage, StaleReclaimer, consumer_name, dead_letter
 from maskwatch.storage.jobs import start_jobs
+from maskwatch.storage.record.live import LivePictures
 from maskwatch.storage.record.recorder import FrameAnalyzed, Recorder, RecordEvent
 from maskwatch.storage.record.reorder import Reorderer
 from maskwatch.storage.record.tracking import ViolationConfirmed
@@ -74,6 +75,7 @@ class RecorderStage:
             SnapshotStore(settings.snapshots.dir, settings.snapshots.jpeg_quality, settings.snapshots.keep_original),
         )
         self.recorder.sync_cameras()
+        self.live = LivePictures(settings.snapshots.dir)  # each camera's newest frame, for the console
         self.consumer = consumer_name("recorder")
         for stream in (RESULTS, HEALTH):
             queue.ensure_group(stream, RECORDER_GROUP)
@@ -97,7 +99,9 @@ class RecorderStage:
         for d in deliveries:
             try:
                 if d.stream == RESULTS:
-                    self.reorder.add(FrameResult.from_fields(d.fields), d)
+                    result = FrameResult.from_fields(d.fields)
+                    self.live.offer(result)
+                    self.reorder.add(result, d)
                 else:
                     health.append(CameraHealth.from_fields(d.fields))
                     good.append(d)
@@ -111,9 +115,11 @@ class RecorderStage:
 
     def run(self, stop: threading.Event, block_ms: int = 500) -> None:
         scheduler = start_jobs(self.settings, self.engine)
+        self.live.start()
         try:
             self._loop(stop, block_ms)
         finally:
+            self.live.close()
             scheduler.shutdown(wait=False)
 
     def reconfigure(self, settings: Settings) -> None:

@@ -134,3 +134,53 @@ def test_late_health_reports_do_not_undo_newer_ones(database_url: str) -> None:
         cam = s.get(Camera, "cam")
         assert cam is not None and cam.state == "online"
     h.engine.dispose()
+
+
+def test_a_camera_down_when_maskwatch_stops_stays_down_with_why(database_url: str) -> None:
+    h = Harness(database_url, grace_s=60)
+    h.health("connecting", T0)
+    h.health("offline", T0 + secs(1), "connection refused; retry 1 in 0.5 s")
+    h.health("offline", T0 + secs(3), "connection refused; retry 2 in 1.0 s")
+    h.health("stopped", T0 + secs(5), "maskwatch stopped; the camera was offline: connection refused")
+    h.health("stopped", T0 + secs(5), "maskwatch stopped; the camera was offline: connection refused")  # said twice
+    with Session(h.engine) as s:
+        cam = s.get(Camera, "cam")
+        assert cam is not None and cam.state == "offline" and cam.down_since is None
+        assert cam.detail == "maskwatch stopped; the camera was offline: connection refused"
+        states = [e.state for e in s.scalars(select(CameraStatusEvent).order_by(CameraStatusEvent.id))]
+    assert states == ["connecting", "offline", "stopped"]
+    h.check(T0 + secs(3600))  # maskwatch stopping raises no alert, however long it stays stopped
+    assert h.alerts() == []
+    (gap,) = coverage_gaps(h.engine, T0, T0 + secs(3600))
+    assert (gap.end, gap.reason) == (None, "connection refused; then maskwatch stopped")
+
+    # Started again an hour later: the outage is timed from then, and one gap covers it all.
+    h.health("connecting", T0 + secs(3600))
+    h.health("offline", T0 + secs(3601), "connection refused; retry 1 in 0.5 s")
+    h.check(T0 + secs(3650))
+    assert h.alerts() == []  # within the grace period since it was watched again
+    h.check(T0 + secs(3662))
+    assert [k for k, _ in h.alerts()] == ["camera_offline", "camera_offline"]
+    assert h.payloads("camera_offline")[0]["down_since"] == "2026-11-26T03:00:00Z"
+    h.health("online", T0 + secs(3700))
+    (gap,) = coverage_gaps(h.engine, T0, T0 + secs(4000))
+    assert (gap.start, gap.end) == (T0, T0 + secs(3700))
+    assert gap.reason == "connection refused; then maskwatch stopped"
+    h.engine.dispose()
+
+
+def test_a_gap_that_began_with_a_stop_says_so_first(database_url: str) -> None:
+    h = Harness(database_url)
+    h.health("online", T0)
+    h.health("stopped", T0 + secs(10), "maskwatch stopped")
+    with Session(h.engine) as s:
+        cam = s.get(Camera, "cam")
+        assert cam is not None and (cam.state, cam.detail) == ("stopped", "maskwatch stopped")
+    h.health("connecting", T0 + secs(100))
+    h.health("offline", T0 + secs(101), "host 10.0.0.9:554 unreachable (No route to host); retry 1 in 0.5 s")
+    h.health("online", T0 + secs(200))
+    h.health("stopped", T0 + secs(300), "")  # from an ingest that gives no reason
+    (first, second) = coverage_gaps(h.engine, T0, T0 + secs(400))
+    assert first.reason == "maskwatch stopped; then host 10.0.0.9:554 unreachable (No route to host)"
+    assert (second.start, second.end, second.reason) == (T0 + secs(300), None, "maskwatch stopped")
+    h.engine.dispose()
