@@ -180,6 +180,10 @@ def email_message(cfg: EmailConfig, payload: dict[str, Any]) -> EmailMessage:
         return camera_email(cfg, payload)
     if payload.get("type") == "report":
         return report_email(cfg, payload)
+    if payload.get("type") == "test":
+        msg = new_message(cfg, "[maskwatch] test alert")
+        msg.set_content(f"{payload['text']}\n\nSent at {payload['at']}.\n")
+        return msg
     events = payload.get("events") or [payload]
     first = events[0]
     what = first["label"].replace("_", " ")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -25,8 +26,9 @@ from maskwatch.alerts.channels import DeliveryError, send_email, send_webhook
 from maskwatch.alerts.links import Links, link_notes
 from maskwatch.alerts.mqtt import MqttPublisher
 from maskwatch.config import Settings, WebhookConfig
+from maskwatch.errors import MaskwatchError
 from maskwatch.stages import RETRY_MAX_S, Outage
-from maskwatch.storage.models import DeliveryAttempt, OutboxAlert, utcnow
+from maskwatch.storage.models import DeliveryAttempt, OutboxAlert, iso_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +180,31 @@ class Dispatcher:
                 detail,
                 extra=fields,
             )
+
+    def send_test(self, channel: str | None = None) -> list[tuple[str, bool, str]]:
+        """Send a test alert now on every channel (or one), past the outbox: (channel, delivered, detail).
+        It proves an address, a secret or a chat format before a real violation depends on it."""
+        if channel is not None and channel not in self.senders:
+            known = ", ".join(self.senders) or "none configured"
+            raise MaskwatchError(f"no alert channel {channel!r} (channels: {known})")
+        at = utcnow()
+        payload = {
+            "type": "test",
+            "event_key": f"test:{iso_utc(at)}",
+            "at": iso_utc(at),
+            "text": f"a test alert from maskwatch on {socket.gethostname()}: this channel works",
+        }
+        results = []
+        for name, sender in self.senders.items():
+            if channel not in (None, name):
+                continue
+            try:
+                results.append((name, True, sender(dict(payload))))
+            except DeliveryError as exc:
+                results.append((name, False, str(exc)))
+            except Exception as exc:  # reported like a delivery failure: the operator sees every channel
+                results.append((name, False, f"unexpected {type(exc).__name__}: {exc}"))
+        return results
 
     def retry_dead(self, ids: list[int] | None = None, channel: str | None = None) -> int:
         """Put dead-lettered alerts back in the queue with a fresh attempt budget; returns how many."""

@@ -104,6 +104,13 @@ def summary(payload: dict[str, Any], links: Links) -> Summary:
         return _violation(payload, links)
     if kind in ("camera_offline", "camera_online"):
         return _camera(payload, links)
+    if kind == "test":
+        return Summary(
+            title="maskwatch test alert",
+            text=f"maskwatch: {payload['text']}",
+            facts=[("Sent", str(payload["at"]))],
+            good=True,
+        )
     raise ValueError(f"no chat message for alerts of type {kind!r}")
 
 

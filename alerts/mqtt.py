@@ -45,6 +45,8 @@ def topics(cfg: MqttConfig, payload: dict[str, Any]) -> list[tuple[str, dict[str
         if "console_url" in payload:
             state["console_url"] = payload["console_url"]
         return [(f"{cfg.topic_prefix}/{payload['camera_id']}/state", state, cfg.retain_states)]
+    if kind == "test":
+        return [(f"{cfg.topic_prefix}/test", payload, False)]
     if kind != "violation":
         raise ValueError(f"no MQTT message for alerts of type {kind!r}")
     events = payload.get("events") or [payload]

@@ -191,7 +191,7 @@ def _draw_preview(frame: FrameMessage, camera: CameraConfig, settings: Settings,
 
 @command("retry", short_help="Queue dead-lettered alerts again (all, or by id or channel).")
 @click.argument("ids", nargs=-1, type=int, metavar="[ID]...")
-@click.option("--channel", help="Only this channel: webhook:<n> or email.")
+@click.option("--channel", help="Only this channel: webhook:<n>, email or mqtt.")
 @config_option
 def alerts_retry(ids: tuple[int, ...], channel: str | None, config: Path | None) -> int:
     """Queue dead-lettered alerts again: all, or those of the outbox ids given (`maskwatch events
@@ -206,6 +206,34 @@ def alerts_retry(ids: tuple[int, ...], channel: str | None, config: Path | None)
         engine.dispose()
     print(f"{count} dead-lettered alert(s) queued again; the alerts stage delivers them now")
     return 0
+
+
+@command("test", short_help="Send a test alert now on every channel (or one), and say what each answered.")
+@click.option("--channel", help="Only this channel: webhook:<n>, email or mqtt.")
+@config_option
+def alerts_test(channel: str | None, config: Path | None) -> int:
+    """Send a test alert now on every configured channel, or on one, without waiting for a
+    violation: it proves an address, a secret or a chat format. Exit status 1 if any failed."""
+    from sqlalchemy import create_engine
+
+    from maskwatch.alerts.dispatcher import Dispatcher
+
+    settings = load_config(config)
+    # A test goes past the outbox, so it needs no database: it works before maskwatch first runs.
+    engine = create_engine("sqlite://")
+    try:
+        dispatcher = Dispatcher(settings, engine)
+        try:
+            results = dispatcher.send_test(channel)
+        finally:
+            dispatcher.close()
+    finally:
+        engine.dispose()
+    if not results:
+        raise MaskwatchError("no alert channels are configured (alerts.webhooks, alerts.email, alerts.mqtt)")
+    for name, ok, detail in results:
+        print(f"{name:12} {'delivered' if ok else 'FAILED':9}  {detail}")
+    return 0 if all(ok for _, ok, _ in results) else 1
 
 
 @command("probe", short_help="Health check of a local maskwatch process (for containers and systemd).")

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from maskwatch.app.cli_base import Group, command, is_verbose
-from maskwatch.app.cli_ops import alerts_retry
+from maskwatch.app.cli_ops import alerts_retry, alerts_test
 from maskwatch.app.shared import config_option, load_config
 from maskwatch.config import ConfigError
 from maskwatch.logs import setup_logging
@@ -67,14 +67,15 @@ def _stage_command(stage: str) -> click.Command:
 @config_option
 @click.pass_context
 def alerts(ctx: click.Context, config: Path | None) -> int:
-    """One stage per process: deliver webhook and e-mail alerts from the outbox. With a command
-    (`retry`), that command instead."""
+    """One stage per process: deliver webhook, e-mail and MQTT alerts from the outbox. With a command
+    (`retry`, `test`), that command instead."""
     if ctx.invoked_subcommand is not None:
         return 0
     return run_stages(config, ("alerts",))
 
 
 alerts.add_command(alerts_retry)
+alerts.add_command(alerts_test)
 
 
 @command("demo", short_help="Render a demo clip and run the whole service on it.")
