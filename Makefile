@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO_OUT ?= demo-output
 
-.PHONY: setup setup-train demo test faults lint format bench evaluate train ship-model clean
+.PHONY: setup setup-train demo console test faults lint format bench evaluate train ship-model clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ setup-train: $(VENV)/.train-installed
 ## demo: render demo scenes and run the detector + classifier on them
 demo: setup
 	$(BIN)/maskwatch demo --config configs/demo.yaml
+
+## console: the review console on the demo's data (after `make demo`), with a one-time demo login
+console: setup
+	$(BIN)/maskwatch serve --config configs/demo.yaml --demo-user
 
 ## test: the whole test suite (real inference on ../shared where present, a short training run)
 test: setup-train

@@ -50,6 +50,8 @@ def run_demo(settings: Settings, config_path: Path) -> int:
         "people not wearing a mask properly (no mask: without_mask; mask on the chin: mask_incorrect) and one "
         "who puts a mask on (not a violation)."
     )
-    print(f"review them in the console: .venv/bin/maskwatch serve --config {config_path} --demo-user")
+    print(
+        f"review them in the console: make console  (or .venv/bin/maskwatch serve --config {config_path} --demo-user)"
+    )
     print(f"or in the terminal: .venv/bin/maskwatch events list --config {config_path}")
     return 0 if found == Counter(DEMO_CLIP_VIOLATIONS) else 1
