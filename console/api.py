@@ -7,21 +7,23 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from maskwatch.console.auth import check_csrf
-from maskwatch.console.deps import ApiUser, PageNumber, ViolationId, console
+from maskwatch.console.auth import Principal, check_csrf
+from maskwatch.console.camera_pages import cameras_json
+from maskwatch.console.deps import MAX_ROW_ID, ApiUser, PageNumber, ViolationId, console
 from maskwatch.labels import CLASSES
 from maskwatch.storage.compliance import compliance_stats
-from maskwatch.storage.models import Camera, iso_utc, violation_json
+from maskwatch.storage.models import iso_utc, violation_json
 from maskwatch.storage.violations import (
+    MAX_BULK_REVIEW,
     REVIEW_STATES,
     ReviewError,
     ViolationFilter,
+    context_frames,
     find_violations,
     get_violation,
     set_review,
+    set_reviews,
 )
 
 router = APIRouter(tags=["maskwatch"])
@@ -62,7 +64,16 @@ def one_violation(request: Request, _user: ApiUser, violation_id: ViolationId) -
     except ReviewError as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from None
     history = [{"user": e.user, "state": e.state, "label": e.label, "at": iso_utc(e.at)} for e in events]
-    return {**public(v, name), "reviews": history}
+    context = [
+        {
+            "url": f"/violations/{v.id}/context/{f.position}",
+            "captured_at": iso_utc(f.captured_at),
+            "label": f.label,
+            "score": f.score,
+        }
+        for f in context_frames(console(request).engine, v.id)
+    ]
+    return {**public(v, name), "reviews": history, "context": context}
 
 
 class ReviewIn(BaseModel):
@@ -72,17 +83,45 @@ class ReviewIn(BaseModel):
     )
 
 
-@router.post("/violations/{violation_id}/review", summary="Confirm a violation or dismiss it (reviewers)")
-def review(request: Request, user: ApiUser, violation_id: ViolationId, body: ReviewIn) -> dict[str, Any]:
+class BulkReviewIn(ReviewIn):
+    ids: list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]] = Field(
+        min_length=1, max_length=MAX_BULK_REVIEW, description="the violations to decide, all or none"
+    )
+
+
+def _may_review(request: Request, user: Principal) -> None:
     if not user.can_review:
         raise HTTPException(status_code=403, detail=f"{user.name} is a viewer; reviewing needs the reviewer role")
     if not user.by_token:  # a browser session, whatever else the request carries: the CSRF header is required
         check_csrf(request, request.headers.get("x-csrf-token"))
+
+
+def _reviewed(v: Any) -> dict[str, Any]:
+    return {"id": v.id, "review_state": v.review_state, "review_label": v.review_label, "reviewed_by": v.reviewed_by}
+
+
+@router.post("/violations/{violation_id}/review", summary="Confirm a violation or dismiss it (reviewers)")
+def review(request: Request, user: ApiUser, violation_id: ViolationId, body: ReviewIn) -> dict[str, Any]:
+    _may_review(request, user)
     try:
         v = set_review(console(request).engine, violation_id, user.name, body.state, body.label)
     except ReviewError as exc:
         raise HTTPException(status_code=404 if "no violation" in str(exc) else 422, detail=str(exc)) from None
-    return {"id": v.id, "review_state": v.review_state, "review_label": v.review_label, "reviewed_by": v.reviewed_by}
+    return _reviewed(v)
+
+
+@router.post(
+    "/violations/review",
+    summary="Confirm or dismiss several violations at once (reviewers)",
+    description="The same decision for every id, in one transaction: an unknown id changes nothing (422).",
+)
+def review_many(request: Request, user: ApiUser, body: BulkReviewIn) -> dict[str, Any]:
+    _may_review(request, user)
+    try:
+        done = set_reviews(console(request).engine, body.ids, user.name, body.state, body.label)
+    except ReviewError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from None
+    return {"reviewed": [_reviewed(v) for v in done]}
 
 
 @router.get("/stats", summary="Compliance per camera and hour or day, with denominators")
@@ -102,22 +141,9 @@ def stats(
     }
 
 
-@router.get("/cameras", summary="Cameras and their current state")
+@router.get("/cameras", summary="Cameras: state, why, and the live picture's address, age and frame rate")
 def cameras(request: Request, _user: ApiUser) -> list[dict[str, Any]]:
-    with Session(console(request).engine) as s:
-        return [
-            {
-                "id": c.id,
-                "name": c.name,
-                "state": c.state,
-                "detail": c.detail,
-                "down_since": iso_utc(c.down_since) if c.down_since else None,
-                "frames_sent": c.frames_sent,
-                "frames_dropped": c.frames_dropped,
-                "reported_at": iso_utc(c.updated_at),
-            }
-            for c in s.scalars(select(Camera).order_by(Camera.id))
-        ]
+    return sorted(cameras_json(request), key=lambda cam: str(cam["id"]))
 
 
 def _utc(when: dt.datetime) -> dt.datetime:

@@ -1,13 +1,15 @@
-"""Server-rendered pages: the violation list and page, reviews, and the dashboard."""
+"""Server-rendered pages: the violation list and page, reviews (one at a time, from the keyboard,
+or many at once from the list), the pictures, and the dashboard."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,22 +17,27 @@ from sqlalchemy.orm import Session
 from maskwatch.console.auth import Principal, check_csrf, csrf_token
 from maskwatch.console.deps import PageNumber, PageUser, ViolationId, console
 from maskwatch.console.pictures import picture
-from maskwatch.storage.compliance import Bucket, compliance_stats
+from maskwatch.labels import DISPLAY_NAMES
+from maskwatch.storage.compliance import Bucket, StatRow, compliance_stats
 from maskwatch.storage.models import Camera, utcnow
 from maskwatch.storage.violations import (
     ReviewError,
     ViolationFilter,
+    context_frames,
     find_violations,
     get_violation,
     image_views,
+    neighbours,
     record_image_view,
     set_review,
+    set_reviews,
 )
 
 router = APIRouter(include_in_schema=False)
-LABELS = {"without_mask": "No mask", "mask_incorrect": "Mask worn wrong", "with_mask": "Mask on"}
+LABELS = DISPLAY_NAMES
 STATES = {"unreviewed": "Unreviewed", "confirmed": "Confirmed", "false_positive": "False positive"}
 MAX_DAYS = 366  # of history on the dashboard and a camera's page
+FILTERS = ("camera", "label", "state", "since", "until")  # the list's filter, carried from page to page
 
 
 def render(
@@ -71,29 +78,45 @@ def days_within(days: int) -> int:
     return min(max(days, 1), MAX_DAYS)
 
 
+def _listing(request: Request) -> dict[str, str]:
+    """The list's filter from the URL's query: only the known fields, only those set."""
+    return {k: v for k in FILTERS if (v := request.query_params.get(k, ""))}
+
+
+def _as_filter(query: dict[str, str]) -> ViolationFilter:
+    day = _day(query.get("since"))
+    return ViolationFilter(
+        query.get("camera"), day, _day_after(_day(query.get("until"))), query.get("label"), query.get("state")
+    )
+
+
+def _list_url(query: dict[str, str]) -> str:
+    return f"/violations?{urlencode(query)}" if query else "/violations"
+
+
+def _violation_url(violation_id: int, query: dict[str, str]) -> str:
+    return f"/violations/{violation_id}?{urlencode(query)}" if query else f"/violations/{violation_id}"
+
+
+def _posted_listing(text: str) -> dict[str, str]:
+    """The list's filter sent back by a form, as a query string: only the known fields survive, so
+    the page redirected to is always one of this console's lists."""
+    return {k: v for k, v in parse_qsl(text) if k in FILTERS and v}
+
+
 @router.get("/")
 def home() -> Response:
     return RedirectResponse("/violations", 303)
 
 
 @router.get("/violations")
-def violations(
-    request: Request,
-    user: PageUser,
-    camera: str = "",
-    label: str = "",
-    state: str = "",
-    since: str = "",
-    until: str = "",
-    page: PageNumber = 1,
-) -> HTMLResponse:
+def violations(request: Request, user: PageUser, page: PageNumber = 1) -> HTMLResponse:
     c = console(request)
-    flt = ViolationFilter(camera or None, _day(since), _day_after(_day(until)), label or None, state or None)
+    query = _listing(request)
     size = c.settings.web.page_size
-    rows, total = find_violations(c.engine, flt, page, size)
+    rows, total = find_violations(c.engine, _as_filter(query), page, size)
     with Session(c.engine) as s:
         cameras = list(s.scalars(select(Camera).order_by(Camera.name)))
-    query = {"camera": camera, "label": label, "state": state, "since": since, "until": until}
     pages = max(1, -(-total // size))
     return render(
         request,
@@ -104,19 +127,37 @@ def violations(
         page=page,
         pages=pages,
         cameras=cameras,
-        query=query,
-        qs=lambda p: urlencode({**{k: v for k, v in query.items() if v}, "page": p}),
+        query={k: query.get(k, "") for k in FILTERS},
+        listing=urlencode(query),
+        notice=request.session.pop("notice", ""),
+        qs=lambda p: urlencode({**query, "page": p}),
+        link=lambda vid: _violation_url(vid, query),
     )
 
 
 @router.get("/violations/{violation_id}")
 def violation(request: Request, user: PageUser, violation_id: ViolationId) -> HTMLResponse:
+    c = console(request)
     try:
-        v, camera_name, events = get_violation(console(request).engine, violation_id)
+        v, camera_name, events = get_violation(c.engine, violation_id)
     except ReviewError as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from None
-    views = image_views(console(request).engine, v.id) if user.can_review else []
-    return render(request, "violation.html", user, v=v, camera_name=camera_name, events=events, views=views)
+    query = _listing(request)
+    newer, older = neighbours(c.engine, _as_filter(query), v.id)
+    return render(
+        request,
+        "violation.html",
+        user,
+        v=v,
+        camera_name=camera_name,
+        events=events,
+        views=image_views(c.engine, v.id) if user.can_review else [],
+        context=context_frames(c.engine, v.id),
+        listing=urlencode(query),
+        back=_list_url(query),
+        newer=_violation_url(newer, query) if newer else None,
+        older=_violation_url(older, query) if older else None,
+    )
 
 
 @router.post("/violations/{violation_id}/review")
@@ -127,27 +168,61 @@ def review(
     state: Annotated[str, Form()],
     csrf: Annotated[str, Form()],
     label: Annotated[str, Form()] = "",
+    listing: Annotated[str, Form(max_length=2000)] = "",
+    advance: Annotated[bool, Form()] = False,
 ) -> Response:
+    """`advance`: then open the next violation of the list the reviewer came from (the keyboard flow)."""
     check_csrf(request, csrf)
     if not user.can_review:
         raise HTTPException(status_code=403, detail="viewers cannot review; ask for the reviewer role")
+    c = console(request)
     try:
-        set_review(console(request).engine, violation_id, user.name, state, label or None)
+        set_review(c.engine, violation_id, user.name, state, label or None)
     except ReviewError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from None
-    return RedirectResponse(f"/violations/{violation_id}", 303)
+    query = _posted_listing(listing)
+    if not advance:
+        return RedirectResponse(_violation_url(violation_id, query), 303)
+    _, older = neighbours(c.engine, _as_filter(query), violation_id)
+    if older is None:
+        request.session["notice"] = "That was the last violation in this list."
+        return RedirectResponse(_list_url(query), 303)
+    return RedirectResponse(_violation_url(older, query), 303)
+
+
+@router.post("/violations/review")
+def review_many(
+    request: Request,
+    user: PageUser,
+    state: Annotated[str, Form()],
+    csrf: Annotated[str, Form()],
+    ids: Annotated[list[int] | None, Form()] = None,
+    listing: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """The violations ticked on the list, confirmed or dismissed together; back to the same list."""
+    check_csrf(request, csrf)
+    if not user.can_review:
+        raise HTTPException(status_code=403, detail="viewers cannot review; ask for the reviewer role")
+    if not ids:
+        raise HTTPException(status_code=422, detail="tick at least one violation first")
+    try:
+        done = set_reviews(console(request).engine, ids, user.name, state)
+    except ReviewError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from None
+    request.session["notice"] = f"{len(done)} violation(s) marked {STATES[state].lower()}."
+    return RedirectResponse(_list_url(_posted_listing(listing)), 303)
 
 
 @router.get("/violations/{violation_id}/image/{kind}")
 def image(request: Request, user: PageUser, violation_id: ViolationId, kind: str) -> Response:
     """Snapshots only through here: the path comes from the database, never from the request."""
     if kind not in ("frame", "crop"):
-        raise HTTPException(status_code=404)
+        raise HTTPException(status_code=404, detail=f"no picture {kind!r}: frame or crop")
     c = console(request)
     try:
         v, _, _ = get_violation(c.engine, violation_id)
     except ReviewError:
-        raise HTTPException(status_code=404) from None
+        raise HTTPException(status_code=404, detail=f"no violation with id {violation_id}") from None
     path = servable(c.snapshots_root, v.snapshot_path if kind == "frame" else v.crop_path)
     if path is None:
         raise HTTPException(status_code=404, detail="snapshot not available (removed by retention?)")
@@ -157,10 +232,51 @@ def image(request: Request, user: PageUser, violation_id: ViolationId, kind: str
     return picture(path, kind, (x1, y1, x2, y2), blurred)
 
 
+@router.get("/violations/{violation_id}/context/{position}")
+def context_image(
+    request: Request,
+    user: PageUser,
+    violation_id: ViolationId,
+    position: Annotated[int, PathParam(ge=0, le=99)],
+) -> Response:
+    """A context picture: served like the snapshot, the violator's face blurred for who may not see it."""
+    c = console(request)
+    found = next((f for f in context_frames(c.engine, violation_id) if f.position == position), None)
+    path = servable(c.snapshots_root, found.path) if found else None
+    if found is None or path is None:
+        raise HTTPException(status_code=404, detail="context picture not available")
+    blurred = not user.sees_faces
+    record_image_view(c.engine, violation_id, user.name, "context", blurred)
+    x1, y1, x2, y2 = found.box
+    return picture(path, "context", (x1, y1, x2, y2), blurred)
+
+
 def servable(root: Path, stored: str) -> Path | None:
     """The snapshot file at a path from the database, if it is there and inside the snapshot folder."""
     path = Path(stored).resolve()
     return path if path.is_relative_to(root) and path.is_file() else None
+
+
+def _site(totals: dict[str, StatRow]) -> StatRow:
+    """Every camera's counts together: the site-wide compliance."""
+    site = StatRow("all", utcnow())
+    for t in totals.values():
+        site.people += t.people
+        site.violations += t.violations
+        site.false_positives += t.false_positives
+    return site
+
+
+def _chart(points: list[tuple[dt.datetime, StatRow | None]]) -> dict[str, list[Any]]:
+    """A camera's series as the chart script reads them: bucket starts (epoch seconds), counts, and
+    compliance in percent (null where nobody was evaluated)."""
+    rows = [r or StatRow("", b) for b, r in points]
+    return {
+        "x": [int(b.timestamp()) for b, _ in points],
+        "people": [r.people for r in rows],
+        "violations": [r.violations for r in rows],
+        "compliance": [None if r.compliance is None else round(100 * r.compliance, 1) for r in rows],
+    }
 
 
 @router.get("/dashboard")
@@ -169,7 +285,9 @@ def dashboard(request: Request, user: PageUser, days: int = 7, camera: str = "",
     days = days_within(days)
     bucket_kind: Bucket = "hour" if bucket == "hour" and days <= 2 else "day"  # at most 48 hourly bars
     until = utcnow()
-    stats = compliance_stats(c.engine, until - dt.timedelta(days=days), until, camera or None, bucket_kind)
+    since = until - dt.timedelta(days=days)
+    stats = compliance_stats(c.engine, since, until, camera or None, bucket_kind)
+    before = compliance_stats(c.engine, since - dt.timedelta(days=days), since, camera or None, "day")
     with Session(c.engine) as s:
         names = {cam.id: cam.name for cam in s.scalars(select(Camera))}
     step = dt.timedelta(hours=1) if bucket_kind == "hour" else dt.timedelta(days=1)
@@ -179,15 +297,20 @@ def dashboard(request: Request, user: PageUser, days: int = 7, camera: str = "",
     count = days * 24 if bucket_kind == "hour" else days
     buckets = [last - step * (count - 1 - i) for i in range(count)]
     by_key = {(r.camera_id, r.bucket): r for r in stats.rows}
-    series = {cam: [(b, by_key.get((cam, b))) for b in buckets] for cam in stats.totals()}
-    peak = max([1] + [r.people for r in stats.rows] + [r.violations for r in stats.rows])
+    totals = stats.totals()
+    site, previous = _site(totals), _site(before.totals())
+    trend = None
+    if site.compliance is not None and previous.compliance is not None:
+        trend = round(100 * (site.compliance - previous.compliance), 1)
     return render(
         request,
         "dashboard.html",
         user,
-        series=series,
-        peak=peak,
-        totals=stats.totals(),
+        charts={cam: _chart([(b, by_key.get((cam, b))) for b in buckets]) for cam in totals},
+        totals=totals,
+        site=site,
+        previous=previous,
+        trend=trend,
         names=names,
         days=days,
         camera=camera,

@@ -30,7 +30,7 @@ from maskwatch.inference.analyzer import FaceAnalyzer
 from maskwatch.messages import FaceObservation, FrameMessage, FrameResult
 from maskwatch.storage.db import open_database
 from maskwatch.storage.record.recorder import Recorder
-from maskwatch.storage.snapshots import SnapshotPaths, SnapshotStore
+from maskwatch.storage.snapshots import ContextPicture, ContextShot, SnapshotPaths, SnapshotStore
 
 
 def bench_inference(rounds: int) -> None:
@@ -113,8 +113,12 @@ class _NoSnapshots(SnapshotStore):
         frame: FrameMessage,
         face: FaceObservation,
         others: Sequence[tuple[float, float, float, float]] = (),
+        caption: str = "",
     ) -> SnapshotPaths:
         return SnapshotPaths(self.root / f"{track_id}.jpg", self.root / f"{track_id}-crop.jpg")
+
+    def save_context(self, camera_id: str, track_id: str, shots: Sequence[ContextShot]) -> list[ContextPicture]:
+        return []
 
 
 def main() -> None:

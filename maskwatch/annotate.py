@@ -10,7 +10,7 @@ import numpy as np
 
 from maskwatch.areas import CameraAreas, outline_px
 from maskwatch.boxes import square_crop_box
-from maskwatch.labels import MASK_INCORRECT, WITH_MASK, WITHOUT_MASK
+from maskwatch.labels import MASK_INCORRECT, WITH_MASK, WITHOUT_MASK, display_name
 
 COLOURS_BGR = {
     WITH_MASK: (60, 180, 60),
@@ -29,18 +29,57 @@ class LabelledBox(Protocol):
     def score(self) -> float: ...
 
 
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def _label_origin(
+    size: tuple[int, int], base: int, face: tuple[int, int, int, int], frame: tuple[int, int]
+) -> tuple[int, int]:
+    """Where a label's box goes (its top-left corner): on the face box's top edge, moved inside the
+    frame at every edge, so a face at the border keeps a readable label."""
+    (tw, th), (x1, y1, _, _), (w, h) = size, face, frame
+    left = min(max(x1, 0), max(w - tw, 0))
+    top = min(max(y1 - th - base, 0), max(h - th - base, 0))
+    return left, top
+
+
 def draw_faces(image_bgr: np.ndarray, faces: Sequence[LabelledBox]) -> np.ndarray:
+    """Each face's box, and a label with the words the console uses for it and its score."""
     out: np.ndarray = image_bgr.copy()
-    thickness = max(1, round(max(out.shape[:2]) / 500))
+    h, w = out.shape[:2]
+    thickness = max(1, round(max(h, w) / 500))
     for face in faces:
         colour = COLOURS_BGR.get(face.label, UNDETERMINED_BGR)
         x1, y1, x2, y2 = (round(v) for v in face.box)
         cv2.rectangle(out, (x1, y1), (x2, y2), colour, thickness)
-        text = f"{face.label} {face.score:.2f}"
-        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.4 * thickness, thickness)
-        ty = max(y1, th + base)
-        cv2.rectangle(out, (x1, ty - th - base), (x1 + tw, ty), colour, -1)
-        cv2.putText(out, text, (x1, ty - base), cv2.FONT_HERSHEY_SIMPLEX, 0.4 * thickness, (255, 255, 255), thickness)
+        text = f"{display_name(face.label)} {face.score:.2f}"
+        scale = 0.5 * thickness
+        (tw, th), base = cv2.getTextSize(text, _FONT, scale, thickness)
+        if tw > w:  # a frame narrower than its label: smaller letters rather than cut-off ones
+            scale *= w / tw
+            (tw, th), base = cv2.getTextSize(text, _FONT, scale, thickness)
+        left, top = _label_origin((tw, th), base, (x1, y1, x2, y2), (w, h))
+        cv2.rectangle(out, (left, top), (left + tw, top + th + base), colour, -1)
+        cv2.putText(out, text, (left, top + th), _FONT, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+    return out
+
+
+def draw_caption(image_bgr: np.ndarray, text: str) -> np.ndarray:
+    """`text` (the camera and the time) in a dark band at the bottom left, inside the frame, so a
+    snapshot passed on by itself still says where and when it was taken."""
+    out: np.ndarray = image_bgr.copy()
+    h, w = out.shape[:2]
+    thickness = max(1, round(max(h, w) / 700))
+    scale = 0.5 * thickness
+    (tw, th), base = cv2.getTextSize(text, _FONT, scale, thickness)
+    pad = 3 * thickness
+    if tw + 2 * pad > w:
+        scale *= (w - 2 * pad) / max(tw, 1)
+        (tw, th), base = cv2.getTextSize(text, _FONT, scale, thickness)
+    top = max(h - th - base - 2 * pad, 0)
+    band = out[top:h, 0 : min(w, tw + 2 * pad)]
+    band[:] = (band * 0.35).astype(out.dtype)  # darkened, not hidden: what is behind stays visible
+    cv2.putText(out, text, (pad, h - base - pad), _FONT, scale, (255, 255, 255), thickness, cv2.LINE_AA)
     return out
 
 

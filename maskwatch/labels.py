@@ -13,6 +13,21 @@ UNDETERMINED = "undetermined"
 CLASSES: tuple[str, ...] = (WITH_MASK, WITHOUT_MASK, MASK_INCORRECT)
 #: Labels that count as a violation (no mask, or a mask under the nose / on the chin).
 VIOLATIONS: frozenset[str] = frozenset({WITHOUT_MASK, MASK_INCORRECT})
+#: What people read for each label: the console's pages and the words drawn onto snapshots,
+#: so a reviewer sees the same words on the picture as beside it. Plain ASCII: snapshot text
+#: is drawn with OpenCV's Hershey fonts.
+DISPLAY_NAMES: dict[str, str] = {
+    WITH_MASK: "Mask on",
+    WITHOUT_MASK: "No mask",
+    MASK_INCORRECT: "Mask worn wrong",
+    UNDETERMINED: "Undetermined",
+}
+
+
+def display_name(label: str) -> str:
+    """The words shown for `label`; an unknown one is shown as it is."""
+    return DISPLAY_NAMES.get(label, label)
+
 
 _SYNONYMS: dict[str, str] = {
     "with_mask": WITH_MASK,

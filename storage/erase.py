@@ -1,5 +1,5 @@
 """Removing violations with everything that refers to them: their review events, the log of who
-opened their pictures, their alerts and delivery attempts, and their snapshot files. Retention and
+opened their pictures, their alerts and delivery attempts, their snapshot files and context pictures. Retention and
 a person's erasure request (`maskwatch privacy erase`) both remove through here, so neither leaves
 a face behind."""
 
@@ -14,16 +14,40 @@ from pathlib import Path
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
-from maskwatch.storage.models import DeliveryAttempt, ImageView, OutboxAlert, ReviewEvent, Violation
+from maskwatch.storage.models import DeliveryAttempt, ImageView, OutboxAlert, ReviewEvent, Violation, ViolationFrame
 from maskwatch.storage.snapshots import original_of
 
 log = logging.getLogger(__name__)
 
 
-def remove_files(violation: Violation, why: str) -> int:
-    """The violation's snapshot frame, face crop and unblurred original, where they exist."""
+def files_of(violation: Violation, context: Sequence[str] = ()) -> list[Path]:
+    """Every file a violation may have: its frame, face crop, unblurred original and context pictures."""
+    frame = violation.snapshot_path
+    return [Path(frame), Path(violation.crop_path), original_of(frame), *(Path(p) for p in context)]
+
+
+def context_paths(s: Session, ids: Sequence[int]) -> dict[int, list[str]]:
+    """The context pictures of the violations `ids`, by violation."""
+    found: dict[int, list[str]] = {}
+    for vid, path in s.execute(
+        select(ViolationFrame.violation_id, ViolationFrame.path).where(ViolationFrame.violation_id.in_(ids))
+    ):
+        found.setdefault(vid, []).append(path)
+    return found
+
+
+def referenced_files(s: Session) -> set[Path]:
+    """Every snapshot file some violation refers to (resolved): what retention must not take for an orphan."""
+    rows = s.execute(select(Violation.snapshot_path, Violation.crop_path)).all()
+    known = {Path(p).resolve() for frame, crop in rows for p in (frame, crop, original_of(frame))}
+    known.update(Path(p).resolve() for p in s.scalars(select(ViolationFrame.path)))
+    return known
+
+
+def remove_files(violation: Violation, why: str, context: Sequence[str] = ()) -> int:
+    """The violation's files (`files_of`), where they exist."""
     removed = 0
-    for path in (Path(violation.snapshot_path), Path(violation.crop_path), original_of(violation.snapshot_path)):
+    for path in files_of(violation, context):
         try:
             path.unlink()
             removed += 1
@@ -37,12 +61,14 @@ def remove_files(violation: Violation, why: str) -> int:
 def delete_violations(s: Session, violations: Sequence[Violation], why: str) -> int:
     """Delete the violations and what refers to them, in the caller's transaction; files removed."""
     ids = [v.id for v in violations]
+    context = context_paths(s, ids)
     outbox_ids = select(OutboxAlert.id).where(OutboxAlert.violation_id.in_(ids))
     s.execute(delete(DeliveryAttempt).where(DeliveryAttempt.outbox_id.in_(outbox_ids)))
     s.execute(delete(OutboxAlert).where(OutboxAlert.violation_id.in_(ids)))
     s.execute(delete(ReviewEvent).where(ReviewEvent.violation_id.in_(ids)))
     s.execute(delete(ImageView).where(ImageView.violation_id.in_(ids)))
-    files = sum(remove_files(v, why) for v in violations)
+    s.execute(delete(ViolationFrame).where(ViolationFrame.violation_id.in_(ids)))
+    files = sum(remove_files(v, why, context.get(v.id, ())) for v in violations)
     s.execute(delete(Violation).where(Violation.id.in_(ids)))
     return files
 
@@ -74,7 +100,8 @@ def erase_range(
             ).all()
         )
         if dry_run:
-            files = sum(p.is_file() for v in found for p in (Path(v.snapshot_path), Path(v.crop_path)))
+            context = context_paths(s, [v.id for v in found])
+            files = sum(p.is_file() for v in found for p in files_of(v, context.get(v.id, ())))
             return Erasure(len(found), files, unsent)
         files = delete_violations(s, found, "privacy erase")
     done = Erasure(len(found), files, unsent)

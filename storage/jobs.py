@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from maskwatch.config import Settings
 from maskwatch.storage.compliance import compliance_stats
-from maskwatch.storage.erase import delete_violations
+from maskwatch.storage.erase import delete_violations, referenced_files
 from maskwatch.storage.models import (
     CameraStatusEvent,
     DeliveryAttempt,
@@ -27,7 +27,6 @@ from maskwatch.storage.models import (
     Violation,
     utcnow,
 )
-from maskwatch.storage.snapshots import original_of
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +97,7 @@ def remove_orphans(engine: Engine, root: Path, older_than: dt.datetime) -> int:
     if not root.is_dir():
         return 0
     with Session(engine) as s:
-        rows = s.execute(select(Violation.snapshot_path, Violation.crop_path)).all()
-    known = {Path(p).resolve() for frame, crop in rows for p in (frame, crop, original_of(frame))}
+        known = referenced_files(s)
     removed = 0
     for path in root.rglob("*"):
         if path.suffix not in (".jpg", ".tmp") or not path.is_file() or path.resolve() in known:

@@ -99,6 +99,24 @@ class Violation(Base):
     __table_args__ = (UniqueConstraint("camera_id", "track_id", name="uq_violation_track"),)
 
 
+class ViolationFrame(Base):
+    """A small picture of the violator from one of the frames around the confirmation: the
+    reviewer sees the person over a moment, not in one frame only."""
+
+    __tablename__ = "violation_frames"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    violation_id: Mapped[int] = mapped_column(ForeignKey("violations.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, comment="0, 1, ... in capture order")
+    path: Mapped[str] = mapped_column(Text, comment="the picture (JPEG), next to the snapshot")
+    captured_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    label: Mapped[str] = mapped_column(String(32), comment="the classifier's label in that frame")
+    score: Mapped[float] = mapped_column(Float)
+    box: Mapped[list[float]] = mapped_column(JSON, comment="the violator's face in the picture, pixels")
+
+    __table_args__ = (UniqueConstraint("violation_id", "position", name="uq_violation_frame_position"),)
+
+
 class ReviewEvent(Base):
     """The audit trail of reviews: who decided what about a violation, and when."""
 
@@ -121,7 +139,7 @@ class ImageView(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     violation_id: Mapped[int] = mapped_column(ForeignKey("violations.id"), index=True)
     user: Mapped[str] = mapped_column(String(80))
-    kind: Mapped[str] = mapped_column(String(16), comment="frame | crop")
+    kind: Mapped[str] = mapped_column(String(16), comment="frame | crop | context")
     blurred: Mapped[bool] = mapped_column(Boolean, comment="the face was shown blurred")
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

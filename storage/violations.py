@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from maskwatch.errors import MaskwatchError
@@ -22,12 +22,14 @@ from maskwatch.storage.models import (
     OutboxAlert,
     ReviewEvent,
     Violation,
+    ViolationFrame,
     iso_utc,
     utcnow,
     violation_json,
 )
 
 REVIEW_STATES = ("unreviewed", "confirmed", "false_positive")
+MAX_BULK_REVIEW = 500  # violations one bulk review may decide: more than any page of the list
 
 
 class ReviewError(MaskwatchError):
@@ -43,11 +45,8 @@ class ViolationFilter:
     state: str | None = None
 
 
-def find_violations(
-    engine: Engine, f: ViolationFilter, page: int = 1, page_size: int = 50
-) -> tuple[list[tuple[Violation, str]], int]:
-    """One page of violations, newest first, with their camera names; and the total matching."""
-    where = []
+def _matching(f: ViolationFilter) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
     if f.camera:
         where.append(Violation.camera_id == f.camera)
     if f.since:
@@ -58,6 +57,14 @@ def find_violations(
         where.append(Violation.label == f.label)
     if f.state:
         where.append(Violation.review_state == f.state)
+    return where
+
+
+def find_violations(
+    engine: Engine, f: ViolationFilter, page: int = 1, page_size: int = 50
+) -> tuple[list[tuple[Violation, str]], int]:
+    """One page of violations, newest first, with their camera names; and the total matching."""
+    where = _matching(f)
     with Session(engine) as s:
         total = s.scalar(select(func.count()).select_from(Violation).where(*where)) or 0
         rows = s.execute(
@@ -72,6 +79,29 @@ def find_violations(
     return [(v, name) for v, name in rows], int(total)
 
 
+def neighbours(engine: Engine, f: ViolationFilter, violation_id: int) -> tuple[int | None, int | None]:
+    """The violations just before and just after `violation_id` in the list `f` gives (newest first):
+    (newer, older). Found from the violation's place in the order, so they hold whether or not the
+    violation itself still matches `f` (a review just took it out of an "unreviewed" list)."""
+    with Session(engine) as s:
+        v = s.get(Violation, violation_id)
+        if v is None:
+            return None, None
+        at, vid, where = v.started_at, v.id, _matching(f)
+        before = or_(Violation.started_at < at, and_(Violation.started_at == at, Violation.id < vid))
+        after = or_(Violation.started_at > at, and_(Violation.started_at == at, Violation.id > vid))
+        older = s.scalar(
+            select(Violation.id)
+            .where(*where, before)
+            .order_by(Violation.started_at.desc(), Violation.id.desc())
+            .limit(1)
+        )
+        newer = s.scalar(
+            select(Violation.id).where(*where, after).order_by(Violation.started_at, Violation.id).limit(1)
+        )
+    return newer, older
+
+
 def get_violation(engine: Engine, violation_id: int) -> tuple[Violation, str, list[ReviewEvent]]:
     with Session(engine) as s:
         v = s.get(Violation, violation_id)
@@ -83,31 +113,79 @@ def get_violation(engine: Engine, violation_id: int) -> tuple[Violation, str, li
     return v, cam.name if cam else v.camera_id, events
 
 
-def set_review(engine: Engine, violation_id: int, user: str, state: str, label: str | None = None) -> Violation:
-    """Record a reviewer's decision. A false positive's label is the face's true class
-    (default with_mask); a confirmed violation keeps its label unless the reviewer corrects it."""
+def _reviewed_label(v: Violation, state: str, label: str | None) -> str | None:
+    """A false positive's label is the face's true class (default with_mask); a confirmed violation
+    keeps its label unless the reviewer corrects it; back to unreviewed has none."""
+    if state == "false_positive":
+        label = label or "with_mask"
+        if label in VIOLATIONS:
+            raise ReviewError("a false positive's true label cannot be a violation label; confirm it instead")
+        return label
+    return label or v.label if state == "confirmed" else None
+
+
+def _check_review(state: str, label: str | None) -> None:
     if state not in REVIEW_STATES:
         raise ReviewError(f"review state must be one of {', '.join(REVIEW_STATES)}, not {state!r}")
     if label is not None and label not in CLASSES:
         raise ReviewError(f"label must be one of {', '.join(CLASSES)}, not {label!r}")
+
+
+def _apply_review(s: Session, v: Violation, user: str, state: str, label: str | None) -> None:
+    label = _reviewed_label(v, state, label)
+    v.review_state, v.review_label = state, label
+    v.reviewed_by, v.reviewed_at = (user, utcnow()) if state != "unreviewed" else (None, None)
+    s.add(ReviewEvent(violation_id=v.id, user=user, state=state, label=label, at=utcnow()))
+
+
+def set_review(engine: Engine, violation_id: int, user: str, state: str, label: str | None = None) -> Violation:
+    """Record a reviewer's decision (see `_reviewed_label` for the label kept)."""
+    _check_review(state, label)
     with Session(engine) as s, s.begin():
         v = s.get(Violation, violation_id, with_for_update=True)
         if v is None:
             raise ReviewError(f"no violation with id {violation_id}")
-        if state == "false_positive":
-            label = label or "with_mask"
-            if label in VIOLATIONS:
-                raise ReviewError("a false positive's true label cannot be a violation label; confirm it instead")
-        elif state == "confirmed":
-            label = label or v.label
-        else:
-            label = None
-        v.review_state, v.review_label = state, label
-        v.reviewed_by, v.reviewed_at = (user, utcnow()) if state != "unreviewed" else (None, None)
-        s.add(ReviewEvent(violation_id=v.id, user=user, state=state, label=label, at=utcnow()))
+        _apply_review(s, v, user, state, label)
         s.flush()
         s.expunge(v)
     return v
+
+
+def set_reviews(
+    engine: Engine, violation_ids: list[int], user: str, state: str, label: str | None = None
+) -> list[Violation]:
+    """The same decision for several violations, all or none: one unknown id and nothing changes
+    (the error names the ids not found). Each decision is in the audit trail of its own violation."""
+    _check_review(state, label)
+    ids = sorted(set(violation_ids))
+    if not ids:
+        raise ReviewError("no violations chosen")
+    if len(ids) > MAX_BULK_REVIEW:
+        raise ReviewError(f"at most {MAX_BULK_REVIEW} violations at once, not {len(ids)}")
+    with Session(engine) as s, s.begin():
+        found = list(s.scalars(select(Violation).where(Violation.id.in_(ids)).order_by(Violation.id).with_for_update()))
+        missing = sorted(set(ids) - {v.id for v in found})
+        if missing:
+            raise ReviewError(f"no violation with id {', '.join(map(str, missing))}; nothing was reviewed")
+        for v in found:
+            _apply_review(s, v, user, state, label)
+        s.flush()
+        s.expunge_all()
+    return found
+
+
+def context_frames(engine: Engine, violation_id: int) -> list[ViolationFrame]:
+    """The violation's context pictures, in capture order."""
+    with Session(engine) as s:
+        rows = list(
+            s.scalars(
+                select(ViolationFrame)
+                .where(ViolationFrame.violation_id == violation_id)
+                .order_by(ViolationFrame.position)
+            )
+        )
+        s.expunge_all()
+    return rows
 
 
 @dataclass(frozen=True)

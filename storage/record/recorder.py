@@ -21,7 +21,7 @@ from maskwatch.config import Settings, TrackingConfig
 from maskwatch.messages import CameraHealth, FrameResult
 from maskwatch.redact import redact_url
 from maskwatch.storage.cameras import CameraStatus
-from maskwatch.storage.models import Camera, EvaluationCount, Violation, violation_json
+from maskwatch.storage.models import Camera, EvaluationCount, Violation, ViolationFrame, violation_json
 from maskwatch.storage.outbox import alert_channels, enqueue
 from maskwatch.storage.record.tracking import (
     CameraTracker,
@@ -30,7 +30,7 @@ from maskwatch.storage.record.tracking import (
     TrackingSettings,
     ViolationConfirmed,
 )
-from maskwatch.storage.snapshots import SnapshotStore
+from maskwatch.storage.snapshots import ContextShot, SnapshotStore, caption_for
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +187,11 @@ class Recorder:
         )
         if exists is not None:  # written by an earlier attempt whose commit was acknowledged late
             return None
-        paths = self._snapshots.save(e.camera_id, e.track_id, e.best.frame, e.best.face, e.best.others)
+        name = self._names.get(e.camera_id, e.camera_id)
+        caption = caption_for(name, e.best.frame.captured_at)
+        paths = self._snapshots.save(e.camera_id, e.track_id, e.best.frame, e.best.face, e.best.others, caption)
+        shots = [ContextShot(c.frame, c.face, c.others) for c in e.context]
+        context = self._snapshots.save_context(e.camera_id, e.track_id, shots)
         v = Violation(
             camera_id=e.camera_id,
             track_id=e.track_id,
@@ -201,16 +205,29 @@ class Recorder:
         )
         s.add(v)
         s.flush()
+        for position, c in enumerate(context):
+            s.add(
+                ViolationFrame(
+                    violation_id=v.id,
+                    position=position,
+                    path=str(c.path),
+                    captured_at=_utc(c.captured_at),
+                    label=c.label,
+                    score=round(c.score, 5),
+                    box=list(c.box),
+                )
+            )
         self._count(s, e.camera_id, e.confirmed_at).violations += 1
         enqueue(s, self._channels, "violation", self._payload(v), violation_id=v.id)
         log.info(
-            "violation %d: camera=%s track=%s label=%s score=%.2f snapshot=%s",
+            "violation %d: camera=%s track=%s label=%s score=%.2f snapshot=%s context_pictures=%d",
             v.id,
             e.camera_id,
             e.track_id,
             e.label,
             e.score,
             paths.frame,
+            len(context),
             extra={"camera_id": e.camera_id, "event_id": v.id, "label": e.label},
         )
         return v.id

@@ -36,6 +36,9 @@ _NO = 1e6  # an assignment cost that rules a pair out
 #: (small faces are missed now and then), not a person who left.
 MISSED_AFTER_S = 1.0
 _GALLERY = 6  # looks kept per track: the last few, so a turned head or a mask going on still matches
+#: Evaluated sightings kept per track until its violation is confirmed, to show a reviewer the
+#: person over a moment rather than in one frame (each holds a reference to its frame's JPEG).
+CONTEXT_SIGHTINGS = 5
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class Track:
     evaluations: deque[tuple[str, float]]  # (label, captured_at) of the last M evaluated sightings
     looks: deque[np.ndarray] = field(default_factory=lambda: deque(maxlen=_GALLERY))
     best: BestShot | None = None
+    context: deque[BestShot] = field(default_factory=lambda: deque(maxlen=CONTEXT_SIGHTINGS))
     evaluated: int = 0  # sightings evaluated so far
     counted: bool = False  # counted once as a person evaluated
     reported: bool = False  # its violation has been confirmed (at most once)
@@ -101,6 +105,8 @@ class ViolationConfirmed:
     started_at: float
     confirmed_at: float
     best: BestShot
+    #: The last evaluated sightings up to the confirmation (at most CONTEXT_SIGHTINGS), oldest first.
+    context: tuple[BestShot, ...] = ()
 
 
 TrackEvent = PersonEvaluated | ViolationConfirmed
@@ -268,8 +274,11 @@ class CameraTracker:
             track.counted = True
             events.append(PersonEvaluated(self.camera_id, track.id, now))
         track.evaluations.append((face.label, now))
+        sighting = BestShot(frame, face, tuple(f.box for f in faces if f is not face))
+        if not track.reported:
+            track.context.append(sighting)
         if face.label in VIOLATIONS and (track.best is None or face.score > track.best.face.score):
-            track.best = BestShot(frame, face, tuple(f.box for f in faces if f is not face))
+            track.best = sighting
         bad = [(label, at) for label, at in track.evaluations if label in VIOLATIONS]
         if not track.reported and self._confirmed(bad) and track.best is not None:
             track.reported = True
@@ -278,7 +287,10 @@ class CameraTracker:
                 events.append(PersonEvaluated(self.camera_id, track.id, now))
             label = Counter(lab for lab, _ in bad).most_common(1)[0][0]
             first_bad = bad[0][1]
+            context = tuple(sorted(track.context, key=lambda shot: shot.frame.captured_at))
+            track.context.clear()  # its frames are not needed once confirmed
+            best = track.best
             events.append(
-                ViolationConfirmed(self.camera_id, track.id, label, track.best.face.score, first_bad, now, track.best)
+                ViolationConfirmed(self.camera_id, track.id, label, best.face.score, first_bad, now, best, context)
             )
         return events

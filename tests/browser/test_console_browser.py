@@ -5,8 +5,6 @@ runs/screenshots/ for a person to look at."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from devtools.screenshots import BrowserMissing, chromium
 from maskwatch.config import AreaConfig
 from tests.support.console import ENTRANCE_AREAS, PASSWORDS, ConsoleServer, console_settings, running_console, seed
 
@@ -24,22 +23,12 @@ SHOTS = Path(__file__).resolve().parents[2] / "runs" / "screenshots"
 
 @pytest.fixture()
 def browser() -> Iterator[Any]:
-    chromium, driver = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver")
-    if not (Path(chromium).exists() and driver):
-        pytest.skip("Debian's chromium and chromium-driver are not installed (apt install chromium chromium-driver)")
-    os.environ["SE_OFFLINE"] = "true"  # never let Selenium Manager try to download a browser
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
-        options.add_argument(arg)
-    drv = webdriver.Chrome(service=Service(driver), options=options)
-    drv.implicitly_wait(5)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    yield drv
-    drv.quit()
+    try:
+        with chromium() as drv:
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            yield drv
+    except BrowserMissing as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.fixture()
@@ -171,3 +160,35 @@ def test_viewers_see_but_cannot_review(browser: Any, console: ConsoleServer) -> 
     drv.set_window_size(390, 844)  # a phone
     drv.get(f"{console.url}/violations")
     shot(drv, "9-phone")
+
+
+def test_the_dashboard_reads_on_a_phone(browser: Any, console: ConsoleServer) -> None:
+    """390 px wide: the site figure, a chart drawn per camera, and the table without sideways scrolling."""
+    from selenium.webdriver.common.by import By
+
+    drv = browser
+    drv.set_window_size(390, 844)
+    drv.get(f"{console.url}/login")
+    drv.find_element(By.ID, "username").send_keys("victor")
+    drv.find_element(By.ID, "password").send_keys(PASSWORDS["victor"])
+    drv.find_element(By.ID, "login").click()
+    wait(drv, lambda d: d.current_url.endswith("/violations"))
+    drv.get(f"{console.url}/dashboard")
+    wait(drv, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".chart canvas")) == 2)  # uPlot drew both cameras
+    assert drv.execute_script("return window.innerWidth") == 390
+    assert drv.execute_script("return document.documentElement.scrollWidth") <= 390
+    table = drv.find_element(By.ID, "totals")
+    assert table.rect["x"] >= 0 and table.rect["x"] + table.rect["width"] <= 390
+    assert drv.find_element(By.ID, "site-compliance").text == "78.1 %"  # (32 - 7) of 32 people, both cameras
+    canvas = drv.find_element(By.CSS_SELECTOR, '.chart[data-camera="cam-1"] canvas')
+    assert 0 < canvas.rect["width"] <= 390 and canvas.rect["height"] > 100
+    # The chart has drawn something: its pixels are not all one colour.
+    colours = drv.execute_script(
+        "const c = arguments[0]; const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        "const seen = new Set();"
+        "for (let i = 0; i < d.length; i += 4 * 97) seen.add(d[i] + ',' + d[i + 1] + ',' + d[i + 2]);"
+        "return seen.size;",
+        canvas,
+    )
+    assert colours > 3
+    shot(drv, "10-dashboard-phone")

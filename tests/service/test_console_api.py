@@ -149,6 +149,7 @@ def test_cameras_and_openapi(console: ConsoleServer) -> None:
             "/api/violations",
             "/api/violations/{violation_id}",
             "/api/violations/{violation_id}/review",
+            "/api/violations/review",
             "/api/stats",
             "/api/cameras",
         } <= set(spec["paths"])

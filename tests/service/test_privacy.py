@@ -13,11 +13,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from devtools.screenshots import record_walkers
 from maskwatch.app.cli import main
 from maskwatch.config import Settings, parse_settings
 from maskwatch.queue import open_queue
 from maskwatch.storage.db import create_db_engine, open_database
-from maskwatch.storage.models import OutboxAlert, Violation
+from maskwatch.storage.models import OutboxAlert, Violation, ViolationFrame
 from maskwatch.storage.record.stage import RecorderStage
 from maskwatch.storage.snapshots import original_of
 from maskwatch.streams import RESULTS
@@ -183,3 +184,61 @@ def test_a_viewer_sees_faces_blurred_and_every_opening_is_logged(database_url: s
     with running_console(faces_granted(settings, "victor")) as server, login(server.url, "victor") as viewer:
         granted = fetched(viewer, "/violations/1/image/crop")
     assert detail(granted, whole) > detail(sharp, whole) / 2  # web.users[].faces: true shows it
+
+
+def test_context_pictures_are_erased_with_their_violation_and_kept_until_then(
+    database_url: str, tmp_path: Path
+) -> None:
+    """`privacy erase` removes the context pictures (files and rows) with the rest; retention's sweep
+    for orphaned files leaves the pictures of violations still kept alone."""
+    from maskwatch.storage.jobs import remove_orphans
+
+    settings = settings_for(database_url, tmp_path)
+    start = dt.datetime(2026, 6, 1, 12, tzinfo=dt.timezone.utc).timestamp()
+    record_walkers(settings, "cam-1", n=2, start=start, sightings=4)  # 12:00:00 and 12:01:00
+    engine = create_db_engine(database_url)
+    with Session(engine) as s:
+        frames = {vid: path for vid, path in s.execute(select(ViolationFrame.violation_id, ViolationFrame.path))}
+        pictures = [Path(p) for p in s.scalars(select(ViolationFrame.path))]
+    assert len(pictures) == 8 and all(p.is_file() for p in pictures) and len(frames) == 2
+
+    far_future = dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)  # every file counts as old enough
+    assert remove_orphans(engine, settings.snapshots.dir.resolve(), far_future) == 0
+    assert all(p.is_file() for p in pictures)
+
+    cfg = tmp_path / "m.yaml"
+    cfg.write_text(f"database: {{url: '{database_url}'}}\n")
+    window = ["--from", "2026-06-01T12:00:00Z", "--to", "2026-06-01T12:00:30Z"]  # the first one only
+    assert main(["privacy", "erase", "--config", str(cfg), "--camera", "cam-1", *window, "--yes"]) == 0
+    with Session(engine) as s:
+        (kept,) = s.scalars(select(Violation)).all()
+        left = [Path(p) for p in s.scalars(select(ViolationFrame.path))]
+        assert {f.violation_id for f in s.scalars(select(ViolationFrame))} == {kept.id}
+    engine.dispose()
+    assert len(left) == 4 and all(p.is_file() for p in left)
+    assert [p for p in pictures if p.exists()] == left  # the erased violation's 4 pictures are gone
+
+
+@pytest.mark.attack("see a violator's face in the context pictures as a viewer", expected="blurred like the snapshot")
+def test_context_pictures_are_blurred_for_viewers_like_the_snapshot(database_url: str, tmp_path: Path) -> None:
+    settings = console_settings(database_url, tmp_path)
+    record_walkers(settings, "cam-1", n=1, sightings=3)
+    with running_console(settings) as server:
+        with login(server.url, "victor") as viewer:
+            blurred = fetched(viewer, "/violations/1/context/1")
+            assert viewer.get("/violations/1/context/3").status_code == 404  # only 3 were kept
+        with login(server.url, "rita") as reviewer:
+            sharp = fetched(reviewer, "/violations/1/context/1")
+            page = reviewer.get("/violations/1").text
+            api = reviewer.get("/api/violations/1").json()
+    engine = create_db_engine(database_url)
+    with Session(engine) as s:
+        frame = s.scalars(select(ViolationFrame).where(ViolationFrame.position == 1)).one()
+    engine.dispose()
+    x1, y1, x2, y2 = frame.box
+    face = (x1, y1, x2, y2)
+    assert blurred.shape == sharp.shape
+    assert detail(blurred, face) < detail(sharp, face) / 10  # the viewer's copy hides the face
+    assert [c["url"] for c in api["context"]] == [f"/violations/1/context/{i}" for i in range(3)]
+    log = page[page.index("Who opened these pictures") :]
+    assert "victor: context pictures (blurred)" in log and "rita: context pictures" in log

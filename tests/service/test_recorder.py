@@ -15,7 +15,7 @@ from maskwatch.config import Settings, parse_settings
 from maskwatch.messages import CameraHealth
 from maskwatch.queue import open_queue
 from maskwatch.storage.db import open_database
-from maskwatch.storage.models import Camera, EvaluationCount, OutboxAlert, Violation
+from maskwatch.storage.models import Camera, EvaluationCount, OutboxAlert, Violation, ViolationFrame
 from maskwatch.storage.record.stage import RecorderStage, UnrecordedAtStop
 from maskwatch.streams import HEALTH, RESULTS
 from tests.support.disks import small_disk
@@ -82,6 +82,33 @@ def test_records_one_violation_with_snapshots_outbox_and_counts(database_url: st
         assert cam is not None and cam.state == "online" and cam.frames_dropped == 1
         assert "pw" not in cam.url
     engine.dispose()
+
+
+def test_keeps_small_context_pictures_of_the_frames_that_confirmed_it(database_url: str, tmp_path: Path) -> None:
+    """Confirmed on its third sighting (3 of 5 over 0.8 s, half a second apart): those three frames
+    are kept as small pictures of the person, next to the snapshot, and listed in the database."""
+    queue = open_queue("memory://")
+    stage = RecorderStage(settings_for(database_url, tmp_path), queue, open_database(database_url))
+    publish_frames(queue, 10)
+    run_until(stage, lambda: queue.backlog(RESULTS) == 0)
+
+    engine = create_engine(database_url)
+    with Session(engine) as s:
+        (v,) = s.scalars(select(Violation)).all()
+        frames = s.scalars(select(ViolationFrame).order_by(ViolationFrame.position)).all()
+    engine.dispose()
+    assert [f.position for f in frames] == [0, 1, 2] and {f.violation_id for f in frames} == {v.id}
+    assert [f.captured_at.timestamp() for f in frames] == [1_790_000_000.0, 1_790_000_000.5, 1_790_000_001.0]
+    assert frames[-1].captured_at == v.confirmed_at
+    assert {f.label for f in frames} == {"without_mask"}
+    for f in frames:
+        path = Path(f.path)
+        assert path.parent == Path(v.snapshot_path).parent and path.name.startswith(v.track_id)
+        picture = cv2.imread(f.path)
+        assert picture is not None and max(picture.shape[:2]) == 240  # downscaled around the person
+        assert path.stat().st_size < 30_000
+        x1, y1, x2, y2 = f.box  # the face, where the console blurs it for viewers
+        assert 0 <= x1 < x2 <= 240 and 0 <= y1 < y2 <= 240 and x2 - x1 > 40
 
 
 @pytest.mark.service

@@ -76,7 +76,7 @@ def test_show_includes_delivery_history(config: Path, capsys: pytest.CaptureFixt
     shown = json.loads(capsys.readouterr().out)
     assert shown["event_id"] == event_id and shown["crop_path"] == "/snaps/2-face.jpg"
     assert shown["alerts"][0]["attempts"][0]["detail"] == "HTTP 200"
-    assert main(["events", "show", "9999", "--config", str(config)]) == 1
+    assert main(["events", "show", "9999", "--config", str(config)]) == 2
 
 
 def test_parse_since() -> None:

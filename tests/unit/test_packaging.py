@@ -59,6 +59,12 @@ def test_the_stages_install_under_maskwatch(wheel_names: list[str]) -> None:
 def test_the_wheel_carries_its_data_and_no_tooling(wheel_names: list[str]) -> None:
     assert "maskwatch/inference/models/mask_classifier.tflite" in wheel_names
     assert "maskwatch/console/templates/base.html" in wheel_names
+    for static in ("style.css", "triage.js", "bulk.js", "dashboard.js"):
+        assert f"maskwatch/console/static/{static}" in wheel_names, static
+    # The charting library is served from the package itself: no CDN, its licence beside it.
+    for vendored in ("uPlot.iife.min.js", "uPlot.min.css", "uPlot.LICENSE", "README.md"):
+        assert f"maskwatch/console/static/vendor/{vendored}" in wheel_names, vendored
+    assert "maskwatch/storage/migrations/versions/0005_violation_frames.py" in wheel_names
     assert "maskwatch/storage/migrations/versions/0001_initial_schema.py" in wheel_names
     assert "maskwatch/py.typed" in wheel_names
     assert not [n for n in wheel_names if n.startswith(("devtools", "tests")) or "/devtools/" in n]
