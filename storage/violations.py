@@ -235,6 +235,7 @@ def show_event(engine: Engine, event_id: int) -> dict[str, Any]:
             )
             alerts.append(
                 {
+                    "id": a.id,  # what `maskwatch alerts retry ID` takes
                     "channel": a.channel,
                     "state": a.state,
                     "attempts": [{"at": iso_utc(t.at), "ok": t.ok, "detail": t.detail} for t in attempts],

@@ -191,7 +191,7 @@ def evaluate_events_command(
     detector_model: Path | None,
 ) -> int:
     """Each clip is read, analysed and recorded as the embedded service does it; the events are
-    scored against the clip's ground-truth file (format: docs/event-evaluation.md). TRUTH: truth
+    scored against the clip's ground-truth file (format: docs/tracking.md). TRUTH: truth
     files, or folders of *.truth.json."""
     evaluate_events(settings_with_detector(config, detector, detector_model), list(truth), sample_fps, out)
     return 0

@@ -17,7 +17,7 @@ STAGE_HELP = {
     "ingest": "Read cameras and queue sampled frames.",
     "infer": "Detect and classify queued frames (run as many as needed).",
     "record": "Track faces and record violations with snapshots.",
-    "alerts": "Deliver webhook and e-mail alerts from the outbox.",
+    "alerts": "Deliver webhook, e-mail and MQTT alerts from the outbox.",
 }
 
 

@@ -76,6 +76,7 @@ def test_show_includes_delivery_history(config: Path, capsys: pytest.CaptureFixt
     shown = json.loads(capsys.readouterr().out)
     assert shown["event_id"] == event_id and shown["crop_path"] == "/snaps/2-face.jpg"
     assert shown["alerts"][0]["attempts"][0]["detail"] == "HTTP 200"
+    assert isinstance(shown["alerts"][0]["id"], int)  # what `alerts retry ID` takes
     assert main(["events", "show", "9999", "--config", str(config)]) == 2
 
 
