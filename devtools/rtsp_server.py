@@ -5,7 +5,7 @@ straight to the payloader: a parser per client cost a quarter of the server's CP
 
 Runs under the system Python, where Debian's `gi` (GStreamer bindings) lives:
 
-    /usr/bin/python3 maskwatch/rtsp_server.py --port 0 cam1=clip.mp4 cam2=other.mp4,freeze=3 cam3=x.mp4,auth=user/pw
+    /usr/bin/python3 devtools/rtsp_server.py --port 0 cam1=clip.mp4 cam2=other.mp4,freeze=3 cam3=x.mp4,auth=user/pw
 
 Prints `READY <port>` once serving. Each client gets the clip from its first keyframe; the
 H.264 access units are read once, then pushed through appsrc forever with timestamps shifted
