@@ -25,13 +25,11 @@ REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 PRODUCTION = DEPLOY / "k8s" / "overlays" / "production"
 RULES = DEPLOY / "prometheus" / "maskwatch-rules.yml"
-SECRETS = (
-    "CAM_PASSWORD",
-    "PG_PASSWORD",
-    "WEBHOOK_SECRET",
-    "SMTP_PASSWORD",
-    "WEB_SESSION_SECRET",
-    "WEB_ADMIN_PASSWORD_HASH",
+# What secrets.env.example lists is all the deploy configs may ask the environment for.
+EXAMPLE_ENV = dict(
+    line.split("=", 1)
+    for line in (DEPLOY / "secrets.env.example").read_text().splitlines()
+    if line and not line.startswith("#")
 )
 METRIC = re.compile(r"\b(maskwatch_[a-z_]+)\b")
 
@@ -40,8 +38,8 @@ METRIC = re.compile(r"\b(maskwatch_[a-z_]+)\b")
 def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     import secrets
 
-    for name in SECRETS:
-        monkeypatch.setenv(name, "x")
+    for name, example in EXAMPLE_ENV.items():
+        monkeypatch.setenv(name, example or "x")
     monkeypatch.setenv("WEB_SESSION_SECRET", secrets.token_urlsafe(32))  # weak session keys are refused
 
 
@@ -519,8 +517,14 @@ def test_promtool_accepts_the_rules_and_their_tests_pass() -> None:
     assert tests.returncode == 0, tests.stdout + tests.stderr
 
 
-def test_systemd_unit_runs_real_commands() -> None:
-    unit = (DEPLOY / "systemd" / "maskwatch@.service").read_text()
-    for line in re.findall(r"^Exec(?:Start|StartPre)=(.*)$", unit, re.M):
-        args = line.split()[1:]
-        assert_maskwatch_command([a.replace("%i", "ingest") for a in args])
+@pytest.mark.parametrize(
+    ("unit", "instances"),
+    [("maskwatch@.service", ["ingest", "record", "alerts", "serve"]), ("maskwatch-infer@.service", ["1", "2"])],
+)
+def test_systemd_units_run_real_commands(unit: str, instances: list[str]) -> None:
+    """Every instance the units' own comments tell an operator to enable runs a real command."""
+    text = (DEPLOY / "systemd" / unit).read_text()
+    for instance in instances:
+        assert f"@{instance}" in text  # named in the unit's instructions
+        for line in re.findall(r"^Exec(?:Start|StartPre)=(.*)$", text, re.M):
+            assert_maskwatch_command([a.replace("%i", instance) for a in line.split()[1:]])
