@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
+import importlib.metadata
 import json
 import re
 import smtplib
@@ -20,7 +22,7 @@ from urllib.parse import quote
 
 import httpx
 
-from maskwatch.alerts.formats import slack_message, summary, teams_message
+from maskwatch.alerts.formats import camera_reason, readable_time, slack_message, summary, teams_message
 from maskwatch.alerts.links import Links
 from maskwatch.config import AlertsConfig, EmailConfig, WebConfig, WebhookConfig
 from maskwatch.redact import url_origin
@@ -90,6 +92,16 @@ def webhook_body(
     return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
 
 
+@functools.cache
+def user_agent() -> str:
+    """`maskwatch/<version>`: receivers and their proxies can tell the sender (and filter on it)."""
+    try:
+        version = importlib.metadata.version("maskwatch")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        version = "unknown"
+    return f"maskwatch/{version}"
+
+
 def signature(secret: str, body: bytes, timestamp: int) -> str:
     """`t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, as Stripe signs: the receiver checks the
     time too, so a delivery captured on the way cannot be replayed later."""
@@ -108,6 +120,7 @@ def send_webhook(
     key = payload.get("event_key") or payload.get("event_id", "")
     headers = {
         "Content-Type": "application/json",
+        "User-Agent": user_agent(),
         "Idempotency-Key": str(key),
         "X-Maskwatch-Event": str(payload.get("type", "violation")),
     }
@@ -152,16 +165,16 @@ def camera_email(cfg: EmailConfig, payload: dict[str, Any]) -> EmailMessage:
     if payload["type"] == "camera_offline":
         subject = f"[maskwatch] Camera {name} is not being watched"
         body = (
-            f"Camera {name} ({cam}) has not been watched since {payload['down_since']}.\n"
-            f"Reason: {payload['detail'] or payload['state']}\n\n"
+            f"Camera {name} ({cam}) has not been watched since {readable_time(payload['down_since'])}.\n"
+            f"Reason: {camera_reason(payload)}\n\n"
             "maskwatch keeps retrying and will send another message when the camera is back.\n"
         )
     else:
         minutes = payload.get("down_for_s", 0) / 60
         subject = f"[maskwatch] Camera {name} is back online"
         body = (
-            f"Camera {name} ({cam}) is watched again since {payload['at']}, "
-            f"after {minutes:.1f} min without coverage (from {payload['down_since']}).\n"
+            f"Camera {name} ({cam}) is watched again since {readable_time(payload['at'])}, after "
+            f"{minutes:.1f} min without coverage (from {readable_time(payload['down_since'])}).\n"
         )
     msg = new_message(cfg, subject)
     msg.set_content(body)
@@ -182,7 +195,7 @@ def email_message(cfg: EmailConfig, payload: dict[str, Any]) -> EmailMessage:
         return report_email(cfg, payload)
     if payload.get("type") == "test":
         msg = new_message(cfg, "[maskwatch] test alert")
-        msg.set_content(f"{payload['text']}\n\nSent at {payload['at']}.\n")
+        msg.set_content(f"{payload['text']}\n\nSent at {readable_time(payload['at'])}.\n")
         return msg
     events = payload.get("events") or [payload]
     first = events[0]
@@ -193,7 +206,8 @@ def email_message(cfg: EmailConfig, payload: dict[str, Any]) -> EmailMessage:
         else f"[maskwatch] {first['camera_name']}: {len(events)} violations"
     )
     lines = [
-        f"- {e['started_at']}  {e['label'].replace('_', ' ')}  (score {e['score']:.2f}, event {e['event_id']})"
+        f"- {readable_time(e['started_at'])}  {e['label'].replace('_', ' ')}  "
+        f"(score {e['score']:.2f}, event {e['event_id']})"
         for e in events
     ]
     msg = new_message(cfg, subject)

@@ -3,6 +3,7 @@ Card. Both come from one `Summary` of the alert, so the two say the same thing."
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,13 +16,42 @@ SLACK_TEXT_MAX = 3000
 SLACK_FIELDS_MAX = 10
 
 
+def _parsed(value: object) -> dt.datetime | None:
+    try:
+        at = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return at.replace(tzinfo=dt.timezone.utc) if at.tzinfo is None else at.astimezone(dt.timezone.utc)
+
+
+def readable_time(value: object) -> str:
+    """A payload's time (ISO 8601, as payloads carry it) as people read it: to the second, in UTC.
+    Anything else is shown as it is rather than refused: the alert matters more than its format."""
+    at = _parsed(value)
+    return at.strftime("%Y-%m-%d %H:%M:%S UTC") if at else str(value)
+
+
+@dataclass(frozen=True)
+class When:
+    """A time among an alert's facts: Slack shows it in each reader's own time zone."""
+
+    value: object  # the payload's ISO 8601 text
+
+    def __str__(self) -> str:
+        return readable_time(self.value)
+
+    def slack(self) -> str:
+        at, text = _parsed(self.value), slack_escape(str(self))
+        return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{text}>" if at else text
+
+
 @dataclass
 class Summary:
     """What an alert says, whatever the service: a title, facts, a picture and a link."""
 
     title: str
     text: str  # one line: notifications, and clients that show no cards
-    facts: list[tuple[str, str]]
+    facts: list[tuple[str, str | When]]
     items: list[tuple[str, str | None]] = field(default_factory=list)  # a digest's events, each with its link
     image_url: str | None = None
     image_alt: str = ""
@@ -37,13 +67,14 @@ def _violation(payload: dict[str, Any], links: Links) -> Summary:
     what = display_name(first["label"])
     image = links.image(first["event_id"])
     blurred = "" if links.faces else " (faces blurred)"
+    seen = readable_time(first["started_at"])
     if len(events) == 1:
         return Summary(
             title=f"{what}: {first['camera_name']}",
-            text=f"maskwatch: {what} at {first['camera_name']}, {first['started_at']} (event {first['event_id']})",
+            text=f"maskwatch: {what} at {first['camera_name']}, {seen} (event {first['event_id']})",
             facts=[
                 ("Camera", camera),
-                ("Seen", str(first["started_at"])),
+                ("Seen", When(first["started_at"])),
                 ("Score", f"{float(first['score']):.2f}"),
                 ("Event", str(first["event_id"])),
             ],
@@ -53,15 +84,18 @@ def _violation(payload: dict[str, Any], links: Links) -> Summary:
             link_label="Open violation",
         )
     items = [
-        (f"{e['started_at']}  {display_name(e['label'])}  (event {e['event_id']})", links.violation(e["event_id"]))
+        (
+            f"{readable_time(e['started_at'])}  {display_name(e['label'])}  (event {e['event_id']})",
+            links.violation(e["event_id"]),
+        )
         for e in events[:DIGEST_LINES]
     ]
     if len(events) > DIGEST_LINES:
         items.append((f"and {len(events) - DIGEST_LINES} more", None))
     return Summary(
         title=f"{len(events)} violations: {first['camera_name']}",
-        text=f"maskwatch: {len(events)} violations at {first['camera_name']} since {first['started_at']}",
-        facts=[("Camera", camera), ("First", str(first["started_at"])), ("Last", str(events[-1]["started_at"]))],
+        text=f"maskwatch: {len(events)} violations at {first['camera_name']} since {seen}",
+        facts=[("Camera", camera), ("First", When(first["started_at"])), ("Last", When(events[-1]["started_at"]))],
         items=items,
         image_url=image[0] if image else None,
         image_alt=f"The first of them at {first['camera_name']}{blurred}",
@@ -70,26 +104,33 @@ def _violation(payload: dict[str, Any], links: Links) -> Summary:
     )
 
 
+def camera_reason(payload: dict[str, Any]) -> str:
+    """Why the camera is down, as the message says it: the payload's `reason` (its `detail` without the
+    retry schedule and the camera's name), or, in alerts queued before payloads had one, `detail`."""
+    return str(payload.get("reason") or payload.get("detail") or payload.get("state") or "unknown")
+
+
 def _camera(payload: dict[str, Any], links: Links) -> Summary:
     name, cam = payload["camera_name"], payload["camera_id"]
     link = links.camera(cam)
+    since = When(payload["down_since"])
     if payload["type"] == "camera_offline":
-        reason = payload.get("detail") or payload.get("state") or "unknown"
+        reason = camera_reason(payload)
         return Summary(
             title=f"Camera {name} is not being watched",
-            text=f"maskwatch: camera {name} is not being watched since {payload['down_since']} ({reason})",
-            facts=[("Camera", f"{name} ({cam})"), ("Since", str(payload["down_since"])), ("Reason", str(reason))],
+            text=f"maskwatch: camera {name} is not being watched since {since} ({reason})",
+            facts=[("Camera", f"{name} ({cam})"), ("Since", since), ("Reason", reason)],
             link_url=link,
             link_label="Open camera",
         )
     minutes = float(payload.get("down_for_s", 0)) / 60
     return Summary(
         title=f"Camera {name} is back online",
-        text=f"maskwatch: camera {name} is watched again since {payload['at']}, after {minutes:.1f} min",
+        text=f"maskwatch: camera {name} is watched again since {When(payload['at'])}, after {minutes:.1f} min",
         facts=[
             ("Camera", f"{name} ({cam})"),
-            ("Back since", str(payload["at"])),
-            ("Without coverage", f"{minutes:.1f} min, from {payload['down_since']}"),
+            ("Back since", When(payload["at"])),
+            ("Without coverage", f"{minutes:.1f} min, from {since}"),
         ],
         link_url=link,
         link_label="Open camera",
@@ -108,7 +149,7 @@ def summary(payload: dict[str, Any], links: Links) -> Summary:
         return Summary(
             title="maskwatch test alert",
             text=f"maskwatch: {payload['text']}",
-            facts=[("Sent", str(payload["at"]))],
+            facts=[("Sent", When(payload["at"]))],
             good=True,
         )
     raise ValueError(f"no chat message for alerts of type {kind!r}")
@@ -119,6 +160,10 @@ def slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _slack_value(value: str | When) -> str:
+    return value.slack() if isinstance(value, When) else slack_escape(value)
+
+
 def slack_message(s: Summary) -> dict[str, Any]:
     """A Block Kit message for a Slack incoming webhook; `text` is the notification and fallback. Only
     plain_text (the header, button labels) is shown as it is: everything else is mrkdwn, escaped."""
@@ -127,7 +172,7 @@ def slack_message(s: Summary) -> dict[str, Any]:
         {
             "type": "section",
             "fields": [
-                {"type": "mrkdwn", "text": f"*{slack_escape(k)}*\n{slack_escape(v)}"[:2000]}
+                {"type": "mrkdwn", "text": f"*{slack_escape(k)}*\n{_slack_value(v)}"[:2000]}
                 for k, v in s.facts[:SLACK_FIELDS_MAX]
             ],
         },
@@ -156,7 +201,7 @@ def teams_message(s: Summary) -> dict[str, Any]:
             "wrap": True,
             "color": "Good" if s.good else "Attention",
         },
-        {"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in s.facts]},
+        {"type": "FactSet", "facts": [{"title": k, "value": str(v)} for k, v in s.facts]},
     ]
     for text, url in s.items:
         body.append({"type": "TextBlock", "text": f"[{text}]({url})" if url else text, "wrap": True, "spacing": "None"})

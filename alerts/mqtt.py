@@ -19,6 +19,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from maskwatch.alerts.channels import DeliveryError, json_body
+from maskwatch.alerts.formats import camera_reason
 from maskwatch.alerts.links import Links
 from maskwatch.config.alerts import MqttConfig
 
@@ -40,6 +41,7 @@ def topics(cfg: MqttConfig, payload: dict[str, Any]) -> list[tuple[str, dict[str
             "since": payload["down_since"] if kind == "camera_offline" else payload["at"],
             "at": payload["at"],
             "detail": payload.get("detail") or "",
+            "reason": camera_reason(payload) if kind == "camera_offline" else "",
             "event_key": payload["event_key"],
         }
         if "console_url" in payload:

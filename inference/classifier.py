@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +18,36 @@ from maskwatch.errors import ModelFileError
 from maskwatch.labels import CLASSES
 
 SHIPPED_CLASSIFIER = Path(__file__).resolve().parent / "models" / "mask_classifier.tflite"
+
+
+# Printed by LiteRT's C++ logger when it first applies its default CPU delegate, once a process. That
+# logger reads no setting (TF_CPP_MIN_LOG_LEVEL included) and the Python API offers none.
+DELEGATE_NOTICE = b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n"
+
+
+@contextlib.contextmanager
+def without_delegate_notice() -> Iterator[None]:
+    """Standard error (file descriptor 2, where C++ writes) caught for the length of the block and
+    written out after it without DELEGATE_NOTICE: a real error, or another thread's log line, still
+    shows, a moment later."""
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no standard error at all: nothing to keep quiet
+        yield
+        return
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            rest = caught.read().replace(DELEGATE_NOTICE, b"")
+            if rest:
+                os.write(2, rest)
 
 
 def classifier_path(config: ClassifierConfig) -> Path:
@@ -28,6 +63,8 @@ class MaskClassifier:
             raise ModelFileError(f"mask classifier model {model_path} does not exist")
         try:
             self._interp = Interpreter(model_path=str(model_path), num_threads=threads)
+            with without_delegate_notice():  # the delegate is applied at the first allocation
+                self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ModelFileError(f"mask classifier model {model_path} is not a valid TFLite file: {exc}") from None
         inp = self._interp.get_input_details()[0]
@@ -44,7 +81,7 @@ class MaskClassifier:
         self._in_dtype = inp["dtype"]
         self._in_quant = inp.get("quantization", (0.0, 0))
         self._out_quant = out.get("quantization", (0.0, 0))
-        self._current_batch = -1
+        self._current_batch = int(inp["shape"][0])
         # A LiteRT interpreter is not thread-safe; callers may share one classifier.
         self._lock = threading.Lock()
 

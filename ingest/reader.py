@@ -209,7 +209,9 @@ class CameraReader:
         if check.verdict:
             stream.codec_context.skip_frame = self.skip_mode = "BIDIR"
         outcome = "skipping all B-frames" if check.verdict else "decoding as before"
-        log.info("%s: B-frame check: %s: %s", self.where, check.reason, outcome)
+        # Only a change in how the camera is decoded is the operator's news; "as before" is not.
+        level = logging.INFO if check.verdict else logging.DEBUG
+        log.log(level, "%s: B-frame check: %s: %s", self.where, check.reason, outcome)
 
     def _drain(self, stream: av.VideoStream) -> list[av.VideoFrame]:
         """The frames the decoder still holds back, now. H.264 decoders hold frames for reordering

@@ -87,9 +87,11 @@ class IngestStage:
             added = [cid for cid in wanted if cid not in self._cameras]
             for cid in removed + changed:
                 old = self._cameras.pop(cid)
+                if cid in removed:  # read by its thread as it stops: disabled, not "maskwatch stopped"
+                    old.watchdog.removed.set()
                 if self._started:
                     self._stop(old)
-                if cid in removed:
+                if cid in removed:  # a camera that never ran, or whose thread did not stop in time
                     old.watchdog.set_removed()
             for cid in changed + added:
                 self._cameras[cid] = cam = self._new(wanted[cid])

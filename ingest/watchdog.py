@@ -5,7 +5,8 @@ States (maskwatch.messages.CAMERA_STATES): connecting → online; a stream that 
 frame for `stall_timeout_s` is `stalled` and restarted; a failed or ended connection is
 `offline` until the next attempt, which waits an exponentially growing, jittered, capped delay.
 When maskwatch stops, the camera reports `stopped`, saying what it was (a camera that was down
-stays known as down, with why: see `stopped_detail`).
+stays known as down, with why: see `stopped_detail`). A camera removed from the configuration while
+running reports `disabled` instead: nothing stopped but the watching of this one camera.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 HEALTH_MAXLEN = 10_000
 QUEUE_RETRY_S = 1.0
 HEALTHY_AFTER_S = 30.0  # a connection that delivered for this long resets the back-off
+REMOVED = "removed from the configuration"
 
 
 class CameraWatchdog:
@@ -54,6 +56,7 @@ class CameraWatchdog:
         self.frames_dropped = 0
         self.motion_skipped = 0
         self.finished = threading.Event()  # a recording played to its end
+        self.removed = threading.Event()  # set before the stop when a reload removes the camera
         self._seq = 0
         self._last_health = 0.0
         self._lock = threading.Lock()
@@ -117,8 +120,11 @@ class CameraWatchdog:
             self._queue_outage.failed(exc)
 
     def set_removed(self) -> None:
-        """The camera left the configuration: its record stays, marked as no longer watched."""
-        self._set_state("disabled", "removed from the configuration")
+        """The camera left the configuration: its record stays, marked as no longer watched. Said once,
+        whether the stopping thread or the stage (for a camera that never ran) says it first."""
+        self.removed.set()
+        if (self.state, self.detail) != ("disabled", REMOVED):
+            self._set_state("disabled", REMOVED)
 
     def backoff(self, attempt: int) -> float:
         """Delay before reconnect attempt `attempt` (1-based): doubling, capped, with ±20 % jitter so
@@ -131,6 +137,8 @@ class CameraWatchdog:
             self._set_state("disabled", "enabled: false in the configuration")
             while not stop.wait(self.cfg.health_interval_s):
                 self.publish_health(force=True)
+            if self.removed.is_set():
+                self.set_removed()
             return
         attempt = 0
         while not stop.is_set():
@@ -171,7 +179,10 @@ class CameraWatchdog:
             self.fault = str(error) if error else self.fault or "reader stopped"
             self._set_state("offline", f"{self.fault}; retry {attempt} in {delay:.1f} s")
             stop.wait(delay)
-        self._set_state("stopped", self.stopped_detail())
+        if self.removed.is_set():
+            self.set_removed()
+        else:
+            self._set_state("stopped", self.stopped_detail())
 
     def stopped_detail(self) -> str:
         """What the camera was when maskwatch stopped: a shutdown does not make a dead camera healthy."""

@@ -125,3 +125,9 @@ def blur_faces(image_bgr: np.ndarray, boxes: Sequence[tuple[float, float, float,
         kernel = max(3, ((min(x2 - x1, y2 - y1) // _BLUR_BLOCKS) | 1))
         out[y1:y2, x1:x2] = cv2.GaussianBlur(blocks, (kernel, kernel), 0)
     return out
+
+
+def blur_marked(image_bgr: np.ndarray, face: LabelledBox) -> np.ndarray:
+    """An annotated picture with `face` blurred, and its box and label drawn again on top: whoever
+    sees it can tell which person the alert is about, without seeing who it is."""
+    return draw_faces(blur_faces(image_bgr, [face.box]), [face])

@@ -32,6 +32,13 @@ RETRY_SCHEDULE = re.compile(r"; retry \d+ in [\d.]+ s$")
 STOPPED_REASON = "maskwatch stopped"
 
 
+def camera_reason(detail: str, camera_id: str) -> str:
+    """Why a camera is down, for a message that names the camera already and is read later: without
+    the reader's "camera <id> (<url>): " prefix and without the watchdog's retry schedule."""
+    named = re.compile(rf"camera {re.escape(camera_id)} \(.*?\): ")
+    return named.sub("", RETRY_SCHEDULE.sub("", detail.strip()))
+
+
 def _utc(ts: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(ts, dt.timezone.utc)
 
@@ -129,6 +136,9 @@ class CameraStatus:
             "down_since": iso_utc(cam.down_since),
             "at": iso_utc(at),
         }
+        if kind == "camera_offline":
+            # What a message says, kept in the channel for days: `detail` is the state of the moment.
+            payload["reason"] = camera_reason(cam.detail, cam.id) or cam.state
         if kind == "camera_online":
             payload["down_for_s"] = round((at - cam.down_since).total_seconds(), 1)
         level = logging.WARNING if kind == "camera_offline" else logging.INFO
@@ -165,8 +175,10 @@ class CoverageGap:
 class _OpenGap:
     """A gap being read from the history: its start, and the most telling reasons seen in it."""
 
-    def __init__(self, start: dt.datetime) -> None:
+    def __init__(self, camera_id: str, start: dt.datetime) -> None:
+        self.camera_id = camera_id
         self.start = start
+        self.end_note = ""  # why watching ended for good, the camera being down: removed, say
         self.fault = ""  # the first reason the camera itself gave
         self.stopped_first: bool | None = None  # maskwatch stopped in the gap, before the fault or after
 
@@ -175,16 +187,17 @@ class _OpenGap:
             if self.stopped_first is None:
                 self.stopped_first = not self.fault
         elif not self.fault:
-            self.fault = RETRY_SCHEDULE.sub("", detail.strip())
+            self.fault = camera_reason(detail, self.camera_id)
 
     @property
     def reason(self) -> str:
         if self.stopped_first is None:
-            return self.fault
-        if not self.fault:
-            return STOPPED_REASON
-        parts = (STOPPED_REASON, self.fault) if self.stopped_first else (self.fault, STOPPED_REASON)
-        return "; then ".join(parts)
+            parts: tuple[str, ...] = (self.fault,)
+        elif not self.fault:
+            parts = (STOPPED_REASON,)
+        else:
+            parts = (STOPPED_REASON, self.fault) if self.stopped_first else (self.fault, STOPPED_REASON)
+        return "; then ".join(p for p in (*parts, self.end_note) if p)
 
 
 def coverage_gaps(
@@ -193,7 +206,8 @@ def coverage_gaps(
     """Periods in [since, until] when a camera was not watched: down, or maskwatch stopped.
 
     A gap's reason is the first one the camera gave (connection refused, no frame for 10 s), with
-    maskwatch stopping meanwhile said too; a reconnect attempt that gave no reason does not hide it."""
+    maskwatch stopping meanwhile said too, and the camera's removal or switching off if that ended it;
+    a reconnect attempt that gave no reason does not hide it."""
     until = until or utcnow()
     with Session(engine) as s:
         query = (
@@ -208,9 +222,11 @@ def coverage_gaps(
     open_gap: dict[str, _OpenGap] = {}
     for e in events:
         if e.state in (*DOWN_STATES, "stopped"):
-            open_gap.setdefault(e.camera_id, _OpenGap(e.at)).add(e.state, e.detail)
+            open_gap.setdefault(e.camera_id, _OpenGap(e.camera_id, e.at)).add(e.state, e.detail)
         elif e.camera_id in open_gap:
             gap = open_gap.pop(e.camera_id)
+            if e.state == "disabled":  # the gap ends because nobody watches the camera any more
+                gap.end_note = e.detail
             if e.at >= since:
                 gaps.append(CoverageGap(e.camera_id, max(gap.start, since), e.at, gap.reason))
     for cam, gap in open_gap.items():

@@ -140,7 +140,7 @@ def test_a_dead_camera_shows_offline_with_its_reason(browser: Any, console: Cons
     assert status.startswith("Offline: maskwatch stopped; the camera was offline") and REFUSED in status
     assert "Streaming normally" not in drv.page_source
     why = [cell.text for cell in drv.find_elements("css selector", "#gaps td.why")]
-    assert f"{REFUSED}; then maskwatch stopped" in why
+    assert "connection refused: is the camera on, and the port right?; then maskwatch stopped" in why  # named once
     drv.save_screenshot(str(SHOTS / "cameras-2-dead-page.png"))
 
 

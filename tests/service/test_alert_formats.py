@@ -18,10 +18,13 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from maskwatch.alerts.channels import user_agent
 from maskwatch.alerts.dispatcher import Dispatcher
 from maskwatch.alerts.formats import slack_message, summary, teams_message
 from maskwatch.alerts.links import Links, link_notes
+from maskwatch.annotate import COLOURS_BGR
 from maskwatch.config import Settings, WebConfig, parse_settings
+from maskwatch.labels import WITHOUT_MASK
 from maskwatch.storage.cameras import CameraStatus
 from maskwatch.storage.db import create_db_engine
 from maskwatch.storage.models import Camera, Violation
@@ -51,8 +54,8 @@ def drain(settings: Settings) -> None:
     dispatcher.close()
 
 
-def camera_goes(settings: Settings, state: str) -> None:
-    """cam-1 goes `state` (offline or online); an outage alerts at once."""
+def camera_goes(settings: Settings, state: str, detail: str = "connection refused") -> None:
+    """cam-1 goes `state` (offline, for `detail`, or online); an outage alerts at once."""
     engine = create_db_engine(settings.database.url)
     status = CameraStatus(
         settings.model_copy(update={"alerts": settings.alerts.model_copy(update={"camera_grace_s": 0})})
@@ -60,9 +63,7 @@ def camera_goes(settings: Settings, state: str) -> None:
     with Session(engine) as s, s.begin():
         cam = s.get(Camera, "cam-1")
         assert cam is not None
-        status.transition(
-            s, cam, state, "connection refused" if state == "offline" else "", dt.datetime.now(dt.timezone.utc)
-        )
+        status.transition(s, cam, state, detail if state == "offline" else "", dt.datetime.now(dt.timezone.utc))
         status.check(s)
     engine.dispose()
 
@@ -78,6 +79,14 @@ def detail(image: np.ndarray, box: tuple[float, float, float, float]) -> float:
     x1, y1, x2, y2 = (round(c) for c in box)
     grey = cv2.cvtColor(image[y1 + 10 : y2 - 10, x1 + 10 : x2 - 10], cv2.COLOR_BGR2GRAY)
     return float(cv2.Laplacian(grey, cv2.CV_64F).var())
+
+
+def outline_marked(image: np.ndarray, box: tuple[float, float, float, float]) -> float:
+    """The share of points along the box's top and left edges in the colour the violator is drawn in."""
+    x1, y1, x2, y2 = (round(c) for c in box)
+    points = [image[y1, x] for x in range(x1 + 5, x2 - 5, 5)] + [image[y, x1] for y in range(y1 + 5, y2 - 5, 5)]
+    colour = np.array(COLOURS_BGR[WITHOUT_MASK], np.int16)
+    return sum(int(np.abs(p.astype(np.int16) - colour).max()) < 60 for p in points) / len(points)
 
 
 def snapshot_file(settings: Settings, violation_id: int = 1) -> Path:
@@ -112,6 +121,8 @@ def test_slack_message_shows_the_blurred_snapshot_and_opens_the_violation(databa
     stored = jpeg(snapshot_file(settings).read_bytes())
     picture = jpeg(served.content)
     assert detail(picture, FACE_BOX) < detail(stored, FACE_BOX) / 10  # a chat channel sees the face blurred
+    # ...and which person the alert is about: the box is drawn again over the blur.
+    assert outline_marked(stored, FACE_BOX) == outline_marked(picture, FACE_BOX) == 1.0
     assert served.headers["cache-control"] == "no-store"
     views = image_views(create_db_engine(settings.database.url), 1)
     assert views and {(v.user, v.kind, v.blurred) for v in views} == {("link:webhook:0", "frame", True)}
@@ -169,6 +180,49 @@ def test_slack_camera_alerts_and_json_links(tmp_path: Path) -> None:
     assert offline["text"].startswith("maskwatch: camera Entrance is not being watched since ")
     assert {b["type"] for b in offline["blocks"]} == {"header", "section", "actions"}
     assert offline["blocks"][-1]["elements"][0]["url"] == f"{server.url}/cameras/cam-1"
+
+
+def test_chat_messages_give_an_outage_in_words_without_the_retry_schedule(tmp_path: Path) -> None:
+    """A message stays in the channel: a countdown frozen into it, the camera named twice over and a
+    time to the microsecond are noise there."""
+    detail = (
+        "camera cam-1 (rtsp://127.0.0.1:1/stream1): connection refused: is the camera on, and the port right?; "
+        "retry 6 in 37.2 s"
+    )
+    reason = "connection refused: is the camera on, and the port right?"
+    settings = console_settings(f"sqlite:///{tmp_path / 'a.db'}", tmp_path)
+    with (
+        webhook_receiver(check=slack_problems) as slack,
+        webhook_receiver(check=teams_problems) as teams,
+        webhook_receiver() as plain,
+    ):
+        hooks = [{"url": slack.url, "format": "slack"}, {"url": teams.url, "format": "teams"}, {"url": plain.url}]
+        alerting = with_alerts(settings, None, hooks)
+        record_violations(alerting)
+        camera_goes(alerting, "offline", detail)
+        drain(alerting)
+        camera_goes(alerting, "online")
+        drain(alerting)
+    body = plain.accepted("camera_offline")[0]["json"]
+    assert (body["detail"], body["reason"]) == (detail, reason)  # JSON: as it was, and as messages say it
+    since = dt.datetime.fromisoformat(body["down_since"])
+    words = f"{since:%Y-%m-%d %H:%M:%S} UTC"
+    for receiver in (slack, teams):
+        assert [(r["status"], r["problems"]) for r in receiver.received] == [(200, [])] * 3
+        assert all(r["headers"]["User-Agent"] == user_agent() for r in receiver.received)
+
+    offline, online = slack.received[1]["json"], slack.received[2]["json"]
+    fields = [f["text"] for f in offline["blocks"][1]["fields"]]
+    # Slack shows the time in each reader's own zone; the fallback is in words, in UTC.
+    assert fields[1] == f"*Since*\n<!date^{int(since.timestamp())}^{{date_short_pretty}} {{time}}|{words}>"
+    assert fields[2] == f"*Reason*\n{reason}"
+    assert offline["text"] == f"maskwatch: camera Entrance is not being watched since {words} ({reason})"
+    assert f"from {words}" in json.dumps(online) and body["down_since"] not in json.dumps(online)
+
+    card = teams.received[1]["json"]["attachments"][0]["content"]
+    facts = {f["title"]: f["value"] for f in card["body"][1]["facts"]}
+    assert (facts["Since"], facts["Reason"]) == (words, reason)
+    assert "retry" not in json.dumps(teams.received[1]["json"]) + json.dumps(offline)
 
 
 def test_without_public_url_messages_go_out_without_links_and_the_config_says_so(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ import datetime as dt
 import hashlib
 import hmac
 import http.server
+import importlib.metadata
 import io
 import json
 import logging
@@ -133,7 +134,7 @@ def raw_receiver() -> Iterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
         server.server_close()
 
 
-def take_camera_offline(settings: Settings, name: str | None = None) -> None:
+def take_camera_offline(settings: Settings, name: str | None = None, detail: str = "connection refused") -> None:
     """Camera cam-1 goes offline (under `name`, if given, as stored in the database) and is alerted at once."""
     from maskwatch.storage.cameras import CameraStatus
 
@@ -146,7 +147,7 @@ def take_camera_offline(settings: Settings, name: str | None = None) -> None:
         assert cam is not None
         if name is not None:
             cam.name = name
-        status.transition(s, cam, "offline", "connection refused", dt.datetime.now(dt.timezone.utc))
+        status.transition(s, cam, "offline", detail, dt.datetime.now(dt.timezone.utc))
         status.check(s)
     engine.dispose()
 
@@ -382,3 +383,38 @@ def test_camera_alerts_reach_every_channel_without_cooldown(tmp_path: Path) -> N
     subjects = [m["Subject"] for m in smtp.messages]
     assert subjects[1] == "[maskwatch] Camera Entrance is not being watched"
     assert "connection refused" in smtp.messages[1].get_content()
+
+
+# As the ingest watchdog words an RTSP camera that refuses connections, retry schedule and all.
+REFUSED_DETAIL = (
+    "camera cam-1 (rtsp://127.0.0.1:1/stream1): connection refused: is the camera on, and the port right?; "
+    "retry 6 in 37.2 s"
+)
+REFUSED = "connection refused: is the camera on, and the port right?"
+
+
+def test_an_outage_alert_says_why_without_the_retry_schedule_and_when_in_words(tmp_path: Path) -> None:
+    with webhook_receiver() as hook, smtp_server() as smtp:
+        settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'a.db'}", [{"url": hook.url}], smtp.port)
+        record_violations(settings)
+        drain(settings)
+        take_camera_offline(settings, detail=REFUSED_DETAIL)
+        drain(settings)
+    # Receivers of maskwatch's JSON: the state as it was, and the reason a message would give.
+    offline = hook.received[1]["json"]
+    assert (offline["detail"], offline["reason"]) == (REFUSED_DETAIL, REFUSED)
+    since = dt.datetime.fromisoformat(offline["down_since"])
+    assert since.tzinfo is not None and since.microsecond > 0  # machine time, to the microsecond
+    # People: the reason once, the time to the second, in UTC.
+    text = smtp.messages[1].get_content().replace("\r\n", "\n")
+    assert f"since {since:%Y-%m-%d %H:%M:%S} UTC.\nReason: {REFUSED}\n" in text
+    assert "retry 6" not in text and "rtsp://" not in text and offline["down_since"] not in text
+
+
+def test_webhooks_name_maskwatch_and_its_version_as_the_sender(tmp_path: Path) -> None:
+    with webhook_receiver() as hook:
+        settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'a.db'}", [{"url": hook.url}], None)
+        record_violations(settings)
+        drain(settings)
+    (req,) = hook.received
+    assert req["headers"]["User-Agent"] == f"maskwatch/{importlib.metadata.version('maskwatch')}"

@@ -73,6 +73,8 @@ def test_outage_longer_than_grace_alerts_once_each_way(database_url: str) -> Non
     assert h.alerts() == [("camera_offline", "webhook:0"), ("camera_offline", "email")]
     (offline,) = h.payloads("camera_offline")[:1]
     assert offline["down_since"] == "2026-11-26T02:01:40Z" and "refused" in offline["detail"]
+    # What a message says: the reason, without the retry schedule, which the message would freeze.
+    assert (offline["detail"], offline["reason"]) == ("connection refused; retry 1 in 1.0 s", "connection refused")
     h.health("online", T0 + secs(400))
     assert [k for k, _ in h.alerts()].count("camera_online") == 2
     online = h.payloads("camera_online")[0]
@@ -183,4 +185,22 @@ def test_a_gap_that_began_with_a_stop_says_so_first(database_url: str) -> None:
     (first, second) = coverage_gaps(h.engine, T0, T0 + secs(400))
     assert first.reason == "maskwatch stopped; then host 10.0.0.9:554 unreachable (No route to host)"
     assert (second.start, second.end, second.reason) == (T0 + secs(300), None, "maskwatch stopped")
+    h.engine.dispose()
+
+
+def test_a_camera_removed_while_down_ends_its_gap_saying_so(database_url: str) -> None:
+    h = Harness(database_url)
+    h.health("connecting", T0)
+    h.health("offline", T0 + secs(1), "camera cam (rtsp://***@h/s): connection refused; retry 1 in 0.5 s")
+    h.check(T0 + secs(100))  # alerted: the outage outlasted the grace period
+    h.health("disabled", T0 + secs(120), "removed from the configuration")
+    with Session(h.engine) as s:
+        cam = s.get(Camera, "cam")
+        assert cam is not None and (cam.state, cam.detail) == ("disabled", "removed from the configuration")
+        states = [e.state for e in s.scalars(select(CameraStatusEvent).order_by(CameraStatusEvent.id))]
+    assert states == ["connecting", "offline", "disabled"]
+    assert h.payloads("camera_offline")[0]["reason"] == "connection refused"  # the camera is named by the alert
+    (gap,) = coverage_gaps(h.engine, T0, T0 + secs(3600))
+    assert (gap.start, gap.end) == (T0, T0 + secs(120))
+    assert gap.reason == "connection refused; then removed from the configuration"
     h.engine.dispose()

@@ -1,14 +1,15 @@
 """What is drawn onto snapshots: labels in the console's words, kept whole inside the frame at
-every edge, and the camera and time burnt in."""
+every edge, the camera and time burnt in, and the violator blurred yet still marked."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import pytest
 
-from maskwatch.annotate import COLOURS_BGR, draw_caption, draw_faces
+from maskwatch.annotate import COLOURS_BGR, blur_marked, draw_caption, draw_faces
 from maskwatch.labels import CLASSES, DISPLAY_NAMES, WITHOUT_MASK, display_name
 from maskwatch.storage.snapshots import caption_for, context_window
 
@@ -74,3 +75,23 @@ def test_context_pictures_frame_the_person_and_stay_inside_the_picture() -> None
     assert context_window((600.0, 10.0, 640.0, 50.0), 640, 360) == (520, 0, 640, 120)  # moved in, not cut
     left, top, right, bottom = context_window((100.0, 100.0, 160.0, 160.0), 640, 360)
     assert right - left == bottom - top == 180 and top < 100 and bottom > 160  # head and shoulders
+
+
+def detail(image: np.ndarray, box: tuple[int, int, int, int]) -> float:
+    """Fine detail in a region (variance of its Laplacian): near zero once blurred."""
+    x1, y1, x2, y2 = box
+    return float(cv2.Laplacian(cv2.cvtColor(image[y1:y2, x1:x2], cv2.COLOR_BGR2GRAY), cv2.CV_64F).var())
+
+
+def test_a_blurred_violator_keeps_the_box_and_label_in_the_console_words() -> None:
+    rng = np.random.default_rng(1)
+    scene = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)  # all detail, like a face up close
+    face = Face((250.0, 120.0, 370.0, 240.0))
+    stored = draw_faces(scene, [face])  # the snapshot as the recorder writes it
+    shown = blur_marked(stored, face)
+    colour = np.array(COLOURS_BGR[WITHOUT_MASK], np.uint8)
+    outline = [shown[120, x] for x in range(250, 371, 10)] + [shown[y, 250] for y in range(120, 241, 10)]
+    assert all((px == colour).all() for px in outline)  # the box, every side of it, in its colour
+    assert label_pixels(shown) == label_pixels(stored)  # the label whole, where it was
+    inside = (262, 132, 358, 228)
+    assert detail(shown, inside) < detail(stored, inside) / 50  # the face itself is gone
