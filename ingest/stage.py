@@ -87,8 +87,8 @@ class IngestStage:
             added = [cid for cid in wanted if cid not in self._cameras]
             for cid in removed + changed:
                 old = self._cameras.pop(cid)
-                if cid in removed:  # read by its thread as it stops: disabled, not "maskwatch stopped"
-                    old.watchdog.removed.set()
+                # Read by its thread as it stops: disabled or restarting, not "maskwatch stopped".
+                (old.watchdog.removed if cid in removed else old.watchdog.restarting).set()
                 if self._started:
                     self._stop(old)
                 if cid in removed:  # a camera that never ran, or whose thread did not stop in time

@@ -6,7 +6,8 @@ frame for `stall_timeout_s` is `stalled` and restarted; a failed or ended connec
 `offline` until the next attempt, which waits an exponentially growing, jittered, capped delay.
 When maskwatch stops, the camera reports `stopped`, saying what it was (a camera that was down
 stays known as down, with why: see `stopped_detail`). A camera removed from the configuration while
-running reports `disabled` instead: nothing stopped but the watching of this one camera.
+running reports `disabled` instead: nothing stopped but the watching of this one camera; one whose
+settings changed reports `connecting` until the camera's new reader connects.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ HEALTH_MAXLEN = 10_000
 QUEUE_RETRY_S = 1.0
 HEALTHY_AFTER_S = 30.0  # a connection that delivered for this long resets the back-off
 REMOVED = "removed from the configuration"
+RESTARTING = "restarting with its new settings"
 
 
 class CameraWatchdog:
@@ -57,6 +59,7 @@ class CameraWatchdog:
         self.motion_skipped = 0
         self.finished = threading.Event()  # a recording played to its end
         self.removed = threading.Event()  # set before the stop when a reload removes the camera
+        self.restarting = threading.Event()  # set before the stop when a reload changes the camera
         self._seq = 0
         self._last_health = 0.0
         self._lock = threading.Lock()
@@ -179,8 +182,13 @@ class CameraWatchdog:
             self.fault = str(error) if error else self.fault or "reader stopped"
             self._set_state("offline", f"{self.fault}; retry {attempt} in {delay:.1f} s")
             stop.wait(delay)
+        self._say_why_stopped()
+
+    def _say_why_stopped(self) -> None:
         if self.removed.is_set():
             self.set_removed()
+        elif self.restarting.is_set():  # its successor reports next: not watched until it connects
+            self._set_state("connecting", RESTARTING)
         else:
             self._set_state("stopped", self.stopped_detail())
 

@@ -93,3 +93,31 @@ def test_a_camera_removed_by_a_reload_is_disabled_not_stopped(tmp_path: Path, ca
     assert gaps["gone"].end is not None and gaps["gone"].reason == f"{REFUSED}; then removed from the configuration"
     assert gaps["stay"].end is None and gaps["stay"].reason == f"{REFUSED}; then maskwatch stopped"
     engine.dispose()
+
+
+def test_a_camera_changed_by_a_reload_is_restarting_not_stopped() -> None:
+    port = closed_port()
+    queue = open_queue("memory://")
+    stage = IngestStage(settings_for(["cam"], port), queue)
+    stop = threading.Event()
+    thread = threading.Thread(target=stage.run, args=(stop,), daemon=True)
+    thread.start()
+    (old,) = stage.watchdogs
+    wait_for(lambda: old.state == "offline")
+    changed = settings_for(["cam"], port)
+    changed = changed.model_copy(update={"cameras": [changed.cameras[0].model_copy(update={"sample_fps": 1.0})]})
+    assert stage.reconfigure(changed) == ([], [], ["cam"])
+    (new,) = stage.watchdogs
+    wait_for(lambda: new.state == "offline")
+    stop.set()
+    thread.join(15)
+    assert not thread.is_alive()
+
+    queue.ensure_group(HEALTH, "t")
+    said = [
+        (h.state, h.detail)
+        for h in (CameraHealth.from_fields(d.fields) for d in queue.read("t", "t", [HEALTH], 10_000, 10))
+    ]
+    restart = said.index(("connecting", "restarting with its new settings"))
+    assert "stopped" not in [state for state, _ in said[:restart]]  # the reload stopped nothing
+    assert said[-1][0] == "stopped"  # the shutdown at the end is still a shutdown
