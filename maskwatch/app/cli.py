@@ -15,7 +15,7 @@ import click
 
 from maskwatch.app import cli_events, cli_model, cli_ops, cli_review, cli_run, cli_serve
 from maskwatch.app.cli_base import Group, group, is_verbose
-from maskwatch.app.shared import CONFIG_ENV, LOCAL_CONFIG, config_option, load_config
+from maskwatch.app.shared import CONFIG_ENV, LOCAL_CONFIG, config_option, load_config, relative_paths
 from maskwatch.errors import MaskwatchError
 from maskwatch.logs import setup_logging
 
@@ -35,7 +35,8 @@ DESCRIPTION = (
 )
 EPILOG = (
     f"Commands that read a config take --config FILE; without it, ${CONFIG_ENV}, else ./{LOCAL_CONFIG} if it "
-    "exists, else the built-in defaults. Exit status: 0 done, 1 failed, 2 wrong usage, config or value."
+    "exists, else the built-in defaults (-v says which it read). Relative paths in a config are read from the "
+    "current directory. Exit status: 0 done, 1 failed, 2 wrong usage, config or value."
 )
 
 
@@ -89,13 +90,17 @@ def config_check(file: Path | None, config: Path | None) -> int:
     if file is not None and given and file != config:
         raise click.UsageError(f"two config files given ({file} and --config {config}): give one")
     path = file or config
-    settings = load_config(path, console=True)
+    settings = load_config(path, console=True, given_as="the FILE argument" if file is not None else None)
     print(yaml.safe_dump(settings.redacted(), sort_keys=False), end="")
     print(f"# {path or 'built-in defaults'}: valid ({len(settings.cameras)} camera(s))", file=sys.stderr)
     from maskwatch.alerts.links import link_notes
 
     for note in link_notes(settings):
         print(f"# note: {note}", file=sys.stderr)
+    for name, relative in relative_paths(settings):
+        print(
+            f"# note: {name} {relative} is read from the current directory: here {relative.absolute()}", file=sys.stderr
+        )
     return 0
 
 

@@ -4,6 +4,7 @@ alerts, the health probe."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import sys
 import threading
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy import Engine
 
 from maskwatch.app.cli_base import command, group
 from maskwatch.app.shared import (
@@ -19,13 +21,16 @@ from maskwatch.app.shared import (
     config_option,
     json_option,
     load_config,
+    no_config_error,
     open_reader,
     parse_since,
+    relative_paths,
     require_camera,
 )
 from maskwatch.config import CameraConfig, IngestConfig, Settings
 from maskwatch.errors import MaskwatchError
 from maskwatch.messages import FrameMessage
+from maskwatch.redact import url_origin
 
 
 @group("cameras", short_help="Camera status, coverage gaps and area previews.")
@@ -33,41 +38,74 @@ def cameras() -> None:
     """Camera status, coverage gaps and area previews."""
 
 
-@cameras.command("status", short_help="Each camera's state as last reported.")
-@config_option
-@json_option
-def cameras_status(config: Path | None, as_json: bool) -> int:
-    """Each camera's state, frame counts and last problem, as its ingest last reported them."""
+def _state_since(engine: Engine) -> dict[tuple[str, str], dt.datetime]:
+    """(camera, state) -> when the camera last entered that state (a status event is written per change)."""
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from maskwatch.storage.models import CameraStatusEvent
+
+    with Session(engine) as s:
+        latest = s.execute(
+            select(CameraStatusEvent.camera_id, CameraStatusEvent.state, func.max(CameraStatusEvent.at)).group_by(
+                CameraStatusEvent.camera_id, CameraStatusEvent.state
+            )
+        ).all()
+    return {(camera_id, state): at for camera_id, state, at in latest}
+
+
+def _status_rows(settings: Settings, engine: Engine) -> list[dict[str, Any]]:
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
     from maskwatch.storage.models import Camera, iso_utc
+    from maskwatch.storage.record.live import read_live
 
-    engine = open_reader(load_config(config))
+    entered = _state_since(engine)
+    rows: list[dict[str, Any]] = []
     with Session(engine) as s:
-        cams = s.scalars(select(Camera).order_by(Camera.id)).all()
-        rows: list[dict[str, Any]] = [
-            {
-                "camera_id": c.id,
-                "name": c.name,
-                "state": c.state,
-                "since": iso_utc(c.down_since) if c.down_since else None,
-                "detail": c.detail,
-                "frames_sent": c.frames_sent,
-                "frames_dropped": c.frames_dropped,
-                "reported_at": iso_utc(c.updated_at),
-            }
-            for c in cams
-        ]
-    engine.dispose()
+        for c in s.scalars(select(Camera).order_by(Camera.id)):
+            state_since = c.down_since or entered.get((c.id, c.state))
+            # The live picture's frame rate is the camera's now only while it is watched.
+            live = read_live(settings.snapshots.dir, c.id) if c.state == "online" else None
+            rows.append(
+                {
+                    "camera_id": c.id,
+                    "name": c.name,
+                    "state": c.state,
+                    "since": iso_utc(c.down_since) if c.down_since else None,
+                    "state_since": iso_utc(state_since) if state_since else None,
+                    "fps": live.fps if live is not None else None,
+                    "detail": c.detail,
+                    "frames_sent": c.frames_sent,
+                    "frames_dropped": c.frames_dropped,
+                    "reported_at": iso_utc(c.updated_at),
+                }
+            )
+    return rows
+
+
+@cameras.command("status", short_help="Each camera's state as last reported.")
+@config_option
+@json_option
+def cameras_status(config: Path | None, as_json: bool) -> int:
+    """Each camera's state and since when, the frame rate reaching the record stage (online cameras
+    with a live picture), frame counts and last problem, as its ingest last reported them."""
+    settings = load_config(config)
+    engine = open_reader(settings)
+    try:
+        rows = _status_rows(settings, engine)
+    finally:
+        engine.dispose()
     if as_json:
         print(json.dumps(rows, indent=1))
         return 0
-    print(f"{'camera':<20} {'state':<11} {'sent':>8} {'dropped':>8}  detail")
+    print(f"{'camera':<20} {'state':<11} {'since (UTC)':<19} {'fps':>5} {'sent':>8} {'dropped':>8}  detail")
     for r in rows:
-        down = f" (down since {r['since']})" if r["since"] else ""
+        since = r["state_since"][:19].replace("T", " ") if r["state_since"] else "-"
+        fps = f"{r['fps']:>5.1f}" if r["fps"] is not None else f"{'-':>5}"
         counts = f"{r['frames_sent']:>8} {r['frames_dropped']:>8}"
-        print(f"{r['camera_id'][:20]:<20} {r['state']:<11} {counts}  {r['detail']}{down}")
+        print(f"{r['camera_id'][:20]:<20} {r['state']:<11} {since:<19} {fps} {counts}  {r['detail']}")
     return 0
 
 
@@ -105,9 +143,9 @@ def cameras_gaps(config: Path | None, since: str, camera: str | None, min_second
         print(json.dumps(rows, indent=1))
         return 0
     for r in rows:
-        until = r["to"] or "now (still not watched)"
-        length = f"{r['seconds']:.0f} s" if r["seconds"] is not None else "ongoing"
-        print(f"camera {r['camera_id']} was not watched {r['from']} -> {until} ({length}): {r['reason']}")
+        until, length = (r["to"], f"{r['seconds']:.0f} s") if r["to"] else ("now", "ongoing")
+        reason = f": {r['reason']}" if r["reason"] else ""
+        print(f"camera {r['camera_id']} was not watched {r['from']} -> {until} ({length}){reason}")
     print(f"{len(rows)} coverage gap(s)", file=sys.stderr)
     return 0
 
@@ -150,12 +188,16 @@ def cameras_preview(camera_id: str, config: Path | None, out: Path) -> int:
     from maskwatch.ingest.reader import SourceError
 
     settings = load_config(config)
-    require_camera(camera_id, settings, None, str(config or "the built-in defaults"))  # it must have a URL
+    if not settings.cameras:
+        raise no_config_error(config, "no cameras configured")
+    require_camera(camera_id, settings, None, str(config))  # it must have a URL
     camera = next(c for c in settings.cameras if c.id == camera_id)
     try:
         frame = _grab_frame(camera, settings.ingest)
     except SourceError as exc:
-        print(exc, file=sys.stderr)
+        relative = dict(relative_paths(settings)).get(f"cameras[{camera.id}].url")
+        where = f" ({relative.absolute()}: relative paths are read from the current directory)" if relative else ""
+        print(f"{exc}{where}", file=sys.stderr)
         return 1
     _draw_preview(frame, camera, settings, out)
     return 0
@@ -232,8 +274,21 @@ def alerts_test(channel: str | None, config: Path | None) -> int:
     if not results:
         raise MaskwatchError("no alert channels are configured (alerts.webhooks, alerts.email, alerts.mqtt)")
     for name, ok, detail in results:
-        print(f"{name:12} {'delivered' if ok else 'FAILED':9}  {detail}")
+        print(f"{name:12} {channel_address(settings, name):32}  {'delivered' if ok else 'FAILED':9}  {detail}")
     return 0 if all(ok for _, ok, _ in results) else 1
+
+
+def channel_address(settings: Settings, channel: str) -> str:
+    """Where a channel delivers, with no credential: a webhook's origin (its path may be the
+    credential), the SMTP server, the MQTT broker."""
+    alerts = settings.alerts
+    if channel.startswith("webhook:"):
+        return url_origin(alerts.webhooks[int(channel.removeprefix("webhook:"))].url)
+    if channel == "email" and alerts.email is not None:
+        return f"smtp://{alerts.email.host}:{alerts.email.port}"
+    if channel == "mqtt" and alerts.mqtt is not None:
+        return f"{'mqtts' if alerts.mqtt.tls else 'mqtt'}://{alerts.mqtt.host}:{alerts.mqtt.port}"
+    return ""
 
 
 @command("probe", short_help="Health check of a local maskwatch process (for containers and systemd).")

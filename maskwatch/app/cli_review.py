@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import json
 import sys
@@ -24,6 +25,9 @@ from maskwatch.app.shared import (
 )
 from maskwatch.config import ConfigError
 from maskwatch.errors import MaskwatchError
+
+# storage.violations.REVIEW_STATES, named here so the command line starts without the database layer.
+REVIEW_STATES = ("unreviewed", "confirmed", "false_positive")
 
 
 @group("users", short_help="Console users.")
@@ -66,14 +70,21 @@ def report(config: Path | None, since: str, until: str | None, camera: str | Non
     engine = open_reader(settings)
     try:
         require_camera(camera, settings, engine)
-        text = render_report(build_report(engine, start, end, camera), form)
+        built = build_report(engine, start, end, camera)
+        text = render_report(built, form)
     finally:
         engine.dispose()
     if out:
         write_out(out, text)
+        period = f"{_utc(built.since)} → {_utc(built.until)}"
+        print(f"wrote {out} ({len(built.totals)} camera(s), {period})", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _utc(at: dt.datetime) -> str:
+    return at.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @command("export-dataset", short_help="Reviewed faces in the folder-per-class layout `train` reads.")
@@ -103,30 +114,47 @@ def events() -> None:
 @camera_option
 @click.option("--since", metavar="ISO|1h", help="An ISO time, or a duration back from now (30m, 1h, 2d).")
 @click.option("--label", type=click.Choice(["without_mask", "mask_incorrect"]))
+@click.option("--state", type=click.Choice(REVIEW_STATES), help="Only violations in this review state.")
 @click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True)
 @json_option
 def events_list(
-    config: Path | None, camera: str | None, since: str | None, label: str | None, limit: int, as_json: bool
+    config: Path | None,
+    camera: str | None,
+    since: str | None,
+    label: str | None,
+    state: str | None,
+    limit: int,
+    as_json: bool,
 ) -> int:
-    """Violations, newest first: a table, or with --json the rows as JSON."""
-    from maskwatch.storage.violations import list_events
+    """Violations, newest first, with their review state: a table, or with --json the rows as JSON."""
+    from maskwatch.storage.violations import EventRow, ViolationFilter, find_violations
 
     settings = load_config(config)
     start = parse_since(since) if since else None
     engine = open_reader(settings)
     try:
         require_camera(camera, settings, engine)
-        rows = list_events(engine, camera, start, label, limit)
+        found, total = find_violations(
+            engine, ViolationFilter(camera=camera, since=start, label=label, state=state), page_size=limit
+        )
     finally:
         engine.dispose()
+    rows = [
+        (EventRow(v.id, v.camera_id, name, v.label, v.score, v.started_at, v.snapshot_path), v.review_state)
+        for v, name in found
+    ]
     if as_json:
-        print(json.dumps([r.to_json() for r in rows], indent=1))
+        print(json.dumps([{**r.to_json(), "review_state": review} for r, review in rows], indent=1))
         return 0
-    print(f"{'id':>6}  {'started (UTC)':<20} {'camera':<22} {'label':<15} {'score':>5}  snapshot")
-    for r in rows:
+    print(f"{'id':>6}  {'started (UTC)':<20} {'camera':<22} {'label':<15} {'score':>5}  {'state':<14}  snapshot")
+    for r, review in rows:
         started = r.started_at.strftime("%Y-%m-%d %H:%M:%S")
-        print(f"{r.id:>6}  {started:<20} {r.camera_name[:21]:<22} {r.label:<15} {r.score:>5.2f}  {r.snapshot_path}")
-    print(f"{len(rows)} violation(s)", file=sys.stderr)
+        print(
+            f"{r.id:>6}  {started:<20} {r.camera_name[:21]:<22} {r.label:<15} {r.score:>5.2f}  {review:<14}  "
+            f"{r.snapshot_path}"
+        )
+    more = f" of {total} (raise --limit for more)" if total > len(rows) else ""
+    print(f"{len(rows)} violation(s){more}", file=sys.stderr)
     return 0
 
 

@@ -9,7 +9,7 @@ import click
 
 from maskwatch.app.cli_base import Group, command, is_verbose
 from maskwatch.app.cli_ops import alerts_retry, alerts_test
-from maskwatch.app.shared import config_option, load_config
+from maskwatch.app.shared import config_option, load_config, no_config_error
 from maskwatch.config import ConfigError
 from maskwatch.logs import setup_logging
 
@@ -30,7 +30,7 @@ def run_stages(config: Path | None, stages: tuple[str, ...], until_done: bool = 
     settings = load_config(config)
     setup_logging(settings.logging, verbose=is_verbose())
     if not settings.cameras and {"ingest", "infer"} & set(stages):
-        raise ConfigError(f"{config or 'the built-in defaults'}: no cameras configured")
+        raise no_config_error(config, "no cameras configured")
     stop = threading.Event()
     runtime = Runtime(settings, stages, config_path=config)
     install_signal_handlers(stop, runtime.reload_requested)

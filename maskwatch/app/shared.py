@@ -5,16 +5,21 @@ a camera id."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 from sqlalchemy import Engine
 
 from maskwatch.config import ConfigError, Settings, load_settings
 from maskwatch.errors import MaskwatchError
+from maskwatch.redact import redact_url
+
+log = logging.getLogger(__name__)
 
 _RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
@@ -83,9 +88,81 @@ def parse_since(text: str, now: dt.datetime | None = None) -> dt.datetime:
     return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
 
 
-def load_config(config: Path | None, *, console: bool = False) -> Settings:
-    """The settings a command runs on. Only the console (`console=True`) needs the console's secrets."""
-    return load_settings(config, console=console)
+def _config_origin(config: Path | None, given_as: str | None) -> str:
+    """Where the config a command reads came from, in words, for `-v`."""
+    if config is not None and given_as is not None:
+        return f"{config.absolute()} (from {given_as})"
+    if config is None:
+        return (
+            f"no config file (no --config, ${CONFIG_ENV} unset, no ./{LOCAL_CONFIG} in {Path.cwd()}): "
+            "the built-in defaults"
+        )
+    ctx = click.get_current_context(silent=True)
+    source = ctx.get_parameter_source("config") if ctx is not None and "config" in ctx.params else None
+    if source == ParameterSource.ENVIRONMENT:
+        why = f"${CONFIG_ENV}"
+    elif source == ParameterSource.DEFAULT:
+        why = f"./{LOCAL_CONFIG} of the current directory" if config == Path(LOCAL_CONFIG) else "the command's default"
+    else:
+        why = "the command line"
+    return f"{config.absolute()} (from {why})"
+
+
+def load_config(config: Path | None, *, console: bool = False, given_as: str | None = None) -> Settings:
+    """The settings a command runs on. Only the console (`console=True`) needs the console's secrets.
+    With `-v`, says at DEBUG which file was read and why (`given_as`: how, when not by --config and
+    its defaults), and where the data is."""
+    log.debug("config: %s", _config_origin(config, given_as))
+    settings = load_settings(config, console=console)
+    log.debug("database: %s", redact_url(settings.database.url))
+    log.debug("queue: %s", redact_url(settings.queue.url))
+    for name, relative in relative_paths(settings) if log.isEnabledFor(logging.DEBUG) else ():
+        log.debug("%s %s is read as %s (relative to the current directory)", name, relative, relative.absolute())
+    return settings
+
+
+def no_config_error(config: Path | None, problem: str, advice: str = "") -> ConfigError:
+    """`problem` of the config a command needs (no cameras, no users); without a config file, the
+    defaults' problem is that there is none, and the error says how to give one."""
+    tail = f"; {advice}" if advice else ""
+    if config is None:
+        return ConfigError(
+            f"no config file: pass --config FILE, set ${CONFIG_ENV}, or create ./{LOCAL_CONFIG} "
+            f"({problem} in the built-in defaults){tail}"
+        )
+    return ConfigError(f"{config}: {problem}{tail}")
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a sqlite:/// URL (None for another database or an in-memory one)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # opening it says what is wrong
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(str(parsed.database))
+
+
+def relative_paths(settings: Settings) -> list[tuple[str, Path]]:
+    """The config's relative file paths (database, snapshots, camera recordings), which every
+    command reads from the current directory."""
+    found: list[tuple[str, Path]] = []
+    db = sqlite_path(settings.database.url)
+    if db is not None:
+        found.append(("database.url", db))
+    found.append(("snapshots.dir", settings.snapshots.dir))
+    for camera in settings.cameras:
+        if _is_file_source(camera.url):
+            found.append((f"cameras[{camera.id}].url", Path(camera.url).expanduser()))  # as ingest opens it
+    return [(name, path) for name, path in found if not path.is_absolute()]
+
+
+def _is_file_source(url: str) -> bool:
+    return "://" not in url and not url.isdigit()
 
 
 def settings_with_detector(config: Path | None, detector: str | None, detector_model: Path | None) -> Settings:
@@ -110,6 +187,13 @@ def open_reader(settings: Settings) -> Engine:
     (the stages and `maskwatch db upgrade` do)."""
     from maskwatch.storage.db import open_existing
 
+    db = sqlite_path(settings.database.url)
+    if db is not None and not db.is_absolute() and not db.is_file():
+        # Said in full: from another folder, "no database at data/maskwatch.db" reads like a lost database.
+        raise MaskwatchError(
+            f"no database at {db.absolute()} (relative paths are read from the current directory): "
+            "check database.url, or start maskwatch first"
+        )
     return open_existing(settings.database.url)
 
 

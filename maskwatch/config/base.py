@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+# Paths are read as every process of the service reads them: from the current directory, which a
+# unit file sets (systemd's WorkingDirectory) and which `make demo` is run in.
+RELATIVE_PATHS = "A relative path is read from the current directory maskwatch runs in, not the config file's folder."
+
 
 class Section(BaseModel):
     # `.nan` or `.inf` would otherwise pass a field without bounds, and fail a bounded one with a

@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, SerializerFunctionWrapHandler, field_validator, model_serializer, model_validator
 
-from maskwatch.config.base import Section
+from maskwatch.config.base import RELATIVE_PATHS, Section
+from maskwatch.redact import redact_url
 
 CAMERA_SCHEMES = ("rtsp", "rtsps", "http", "https")
 
@@ -104,7 +105,7 @@ class CameraConfig(Section):
         min_length=1,
         description="rtsp://, rtsps://, http(s)://, a video file path, or a device index such as 0; no other "
         "protocol (FFmpeg's file:, concat:, subfile, ...). Credentials in the URL are never logged; use ${VAR} to "
-        "keep them out of the file.",
+        f"keep them out of the file. {RELATIVE_PATHS}",
     )
     sample_fps: float = Field(2.0, gt=0, le=30, description="Frames per second sent to inference.")
     realtime: bool = Field(
@@ -148,6 +149,12 @@ class CameraConfig(Section):
             raise ValueError("url must not contain control characters (line breaks, tabs, escapes)")
         protocol = unsupported_protocol(v)
         if protocol is not None:
+            missing = missing_scheme(v)
+            if missing is not None:
+                raise ValueError(
+                    f"no scheme: did you mean {missing}? (a camera's address starts with "
+                    f"{', '.join(f'{s}://' for s in CAMERA_SCHEMES)})"
+                )
             # The URL may hold a password: name only the protocol.
             raise ValueError(
                 f"unsupported protocol {protocol!r}: use {', '.join(f'{s}://' for s in CAMERA_SCHEMES)}, "
@@ -166,6 +173,23 @@ def has_control_characters(text: str) -> bool:
 # `data:`, `crypto:` would all open, whatever maskwatch meant.
 _PROTOCOL_PREFIX = re.compile(r"^([A-Za-z0-9+.-]+)[:,]")
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
+
+
+# `host:port/path` or `user:pw@host:port/path` without a scheme: FFmpeg would take the host for a
+# protocol name. A dot, `localhost` or a port of two digits or more tells it from `pipe:0`.
+_HOST_PORT = re.compile(r"^(?:[^@/\s]+@)?(?P<host>[A-Za-z0-9.-]+):(?P<port>\d{1,5})(?:[/?]|$)")
+
+
+def missing_scheme(url: str) -> str | None:
+    """For a camera address written without its scheme, the rtsp:// one it most likely means,
+    its password masked; else None."""
+    found = _HOST_PORT.match(url)
+    if found is None:
+        return None
+    host, port = found.group("host"), found.group("port")
+    if "." not in host and host.lower() != "localhost" and len(port) < 2:
+        return None
+    return redact_url(f"rtsp://{url}")
 
 
 def unsupported_protocol(url: str) -> str | None:

@@ -6,12 +6,14 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
-from maskwatch.config.base import Section
+from maskwatch.config.base import RELATIVE_PATHS, Section
 
 
 class DatabaseConfig(Section):
     url: str = Field(
-        "sqlite:///data/maskwatch.db", description="sqlite:///path.db or postgresql+psycopg2://user:pw@host/db."
+        "sqlite:///data/maskwatch.db",
+        description="sqlite:///path.db (sqlite:////abs/path.db for an absolute one) or "
+        f"postgresql+psycopg2://user:pw@host/db. {RELATIVE_PATHS}",
     )
 
     @field_validator("url")
@@ -23,7 +25,10 @@ class DatabaseConfig(Section):
 
 
 class SnapshotsConfig(Section):
-    dir: Path = Field(Path("data/snapshots"), description="Violation snapshots (annotated frame + face crop).")
+    dir: Path = Field(
+        Path("data/snapshots"),
+        description=f"Violation snapshots (annotated frame + face crop) and live pictures. {RELATIVE_PATHS}",
+    )
     jpeg_quality: int = Field(90, ge=30, le=100, description="JPEG quality of the snapshot files.")
     retention_days: int = Field(90, ge=1, le=3650, description="Snapshots and violations older than this are removed.")
     keep_unreviewed: bool = Field(

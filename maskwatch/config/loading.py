@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
-from pydantic_core import ErrorDetails
+from pydantic import BaseModel, ValidationError
 
+from maskwatch.config.hints import error_message, yaml_problem
 from maskwatch.config.settings import Settings
 from maskwatch.errors import MaskwatchError
 
@@ -70,17 +70,13 @@ class _Resolver:
         return os.environ[name]
 
 
-def _message(err: ErrorDetails) -> str:
-    if err["type"] == "finite_number":
-        return "NaN and infinity are not allowed: give a finite number"
-    return err["msg"]
-
-
-def format_validation_error(exc: ValidationError) -> str:
+def format_validation_error(exc: ValidationError, model: type[BaseModel] | None = None) -> str:
+    """Every problem, a line each, under its path; `model` (the one validated) lets a misspelled
+    key be answered with the key it was probably meant to be."""
     lines = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err["loc"]) or "<root>"
-        lines.append(f"  {where}: {_message(err)}")
+        lines.append(f"  {where}: {error_message(err, model)}")
     return "\n".join(lines)
 
 
@@ -115,7 +111,7 @@ def parse_settings(data: Any, source: str = "<config>", *, console: bool = True)
     try:
         return Settings.model_validate(resolved)
     except ValidationError as exc:
-        raise ConfigError(f"{source}: invalid configuration\n{format_validation_error(exc)}") from None
+        raise ConfigError(f"{source}: invalid configuration\n{format_validation_error(exc, Settings)}") from None
 
 
 def load_settings(path: Path | None, *, console: bool = True) -> Settings:
@@ -128,7 +124,7 @@ def load_settings(path: Path | None, *, console: bool = True) -> Settings:
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+        raise ConfigError(f"{path}: not valid YAML: {yaml_problem(exc)}") from None
     except RecursionError:  # PyYAML parses nested collections recursively
         raise ConfigError(f"{path}: nested too deeply") from None
     return parse_settings(data, str(path), console=console)

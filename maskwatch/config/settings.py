@@ -45,8 +45,9 @@ class Settings(Section):
         return cameras
 
     def redacted(self) -> dict[str, Any]:
-        """The settings as plain data with every password, secret and URL credential masked."""
-        from maskwatch.redact import redact_url
+        """The settings as plain data with every password, secret and URL credential masked. A
+        webhook's URL is shown as its origin only: a Slack or Teams webhook's path is its credential."""
+        from maskwatch.redact import redact_url, url_origin
 
         data = self.model_dump(mode="json")
         for cam in data["cameras"]:
@@ -54,5 +55,8 @@ class Settings(Section):
         data["queue"]["url"] = redact_url(data["queue"]["url"])
         data["database"]["url"] = redact_url(data["database"]["url"])
         for hook in data["alerts"]["webhooks"]:
-            hook["url"] = redact_url(hook["url"])
+            hook["url"] = url_origin(hook["url"])
+        if data["alerts"]["snapshot_base_url"]:
+            # A base that paths are appended to: its path is a folder, but a user or token may precede the host.
+            data["alerts"]["snapshot_base_url"] = redact_url(data["alerts"]["snapshot_base_url"])
         return data

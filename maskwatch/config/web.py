@@ -15,7 +15,7 @@ from maskwatch.config.base import Section
 Role = Literal["viewer", "reviewer"]
 
 SECRET_MIN_LENGTH = 32
-GENERATE_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+GENERATE_SECRET = 'python3 -c "import secrets; print(secrets.token_urlsafe(32))"'
 
 
 class WebUser(Section):

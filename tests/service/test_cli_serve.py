@@ -7,7 +7,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,18 +57,6 @@ def serving(log: Path, *argv: str) -> Iterator[tuple[str, subprocess.Popen[str]]
         child.wait(10)
 
 
-def wait_for(url: str, child: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        assert child.poll() is None, "the console exited"
-        assert time.monotonic() < deadline, "the console did not answer"
-        try:
-            httpx.get(f"{url}/login", timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-
-
 def log_in(client: httpx.Client, user: str, password: str) -> httpx.Response:
     csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
     assert csrf is not None
@@ -79,12 +66,12 @@ def log_in(client: httpx.Client, user: str, password: str) -> httpx.Response:
 def test_one_command_opens_the_console_on_the_demo_and_its_login_works(tmp_path: Path) -> None:
     config = demo_config(tmp_path)
     port = free_port()
-    with serving(tmp_path / "1.log", "--config", str(config), "--demo-user", "--port", str(port)) as (line, child):
+    with serving(tmp_path / "1.log", "--config", str(config), "--demo-user", "--port", str(port)) as (line, _):
         printed = PRINTED.match(line)
         assert printed is not None, line + (tmp_path / "1.log").read_text()
         url, password = printed.groups()
         assert url == f"http://127.0.0.1:{port}"
-        wait_for(url, child)
+        assert httpx.get(f"{url}/login", timeout=5).status_code == 200  # printed once it serves, not before
         with httpx.Client(base_url=url, timeout=10) as client:
             assert log_in(client, "demo", password + "x").status_code == 401
             done = log_in(client, "demo", password)
@@ -95,6 +82,34 @@ def test_one_command_opens_the_console_on_the_demo_and_its_login_works(tmp_path:
     with serving(tmp_path / "2.log", "--config", str(config), "--demo-user", "--port", str(free_port())) as (again, _):
         second = PRINTED.match(again)
         assert second is not None and second.group(2) != password
+    # The demo login ends with the process anyway: no warning that sessions would not outlive a restart.
+    assert "session_secret" not in (tmp_path / "1.log").read_text()
+
+
+def test_a_port_in_use_is_one_line_before_anything_is_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = demo_config(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--config", str(config), "--demo-user", "--port", str(port)]) == 2
+    said = capsys.readouterr()
+    assert said.out == ""  # no address that is not this console's
+    assert said.err == f"Error: 127.0.0.1:{port} is in use (another maskwatch serve?): use --port or web.port\n"
+
+
+def test_real_users_still_hear_that_their_logins_end_on_restart(tmp_path: Path) -> None:
+    from maskwatch.app.cli_serve import with_demo_user
+
+    settings = parse_settings(yaml.safe_load(demo_config(tmp_path).read_text()))
+    demo_only, _ = with_demo_user(settings)
+    assert demo_only.web.session_secret is not None  # made for this start, silently
+    reviewer = {"name": "rita", "password_hash": "$argon2id$v=19$m=65536,t=3,p=4$x$y", "role": "reviewer"}
+    data = {**yaml.safe_load(demo_config(tmp_path).read_text()), "web": {"users": [reviewer]}}
+    with_rita, _ = with_demo_user(parse_settings(data))
+    assert with_rita.web.session_secret is None  # the console warns: rita's login would end on a restart
 
 
 def test_serve_without_users_says_how_to_try_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -102,6 +117,20 @@ def test_serve_without_users_says_how_to_try_it(tmp_path: Path, capsys: pytest.C
     assert main(["serve", "--config", str(config)]) == 2
     err = capsys.readouterr().err
     assert "web.users is empty" in err and "--demo-user" in err
+
+
+def test_serve_without_a_config_file_says_how_to_give_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no ./maskwatch.yaml
+    monkeypatch.delenv("MASKWATCH_CONFIG", raising=False)
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "Error: no config file: pass --config FILE, set $MASKWATCH_CONFIG, or create ./maskwatch.yaml "
+        "(web.users is empty in the built-in defaults)"
+    )
+    assert "--demo-user" in err and len(err.strip().splitlines()) == 1
 
 
 def test_the_demo_user_is_refused_beyond_this_machine(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,6 +13,7 @@ from maskwatch.app.shared import parse_since
 from maskwatch.errors import MaskwatchError
 from maskwatch.storage.db import create_db_engine, upgrade
 from maskwatch.storage.models import Camera, DeliveryAttempt
+from maskwatch.storage.violations import REVIEW_STATES
 from tests.support.factories import outbox_alert, violation
 
 NOW = dt.datetime.now(dt.timezone.utc)
@@ -37,6 +38,7 @@ def config(database_url: str, tmp_path: Path) -> Path:
                 score=0.8,
                 snapshot_path=f"/snaps/{i}.jpg",
                 crop_path=f"/snaps/{i}-face.jpg",
+                review_state=("unreviewed", "confirmed", "false_positive")[i],
             )
             s.add(v)
             s.flush()
@@ -63,11 +65,44 @@ def test_list_filters(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert listed(config, capsys, "--camera", "gate", "--since", "1h")[0]["camera_name"] == "Gate"
 
 
+def test_list_by_review_state(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    states = {e["label"] + "@" + e["camera_id"]: e["review_state"] for e in listed(config, capsys)}
+    assert states == {
+        "without_mask@gate": "unreviewed",
+        "mask_incorrect@gate": "confirmed",
+        "without_mask@lobby": "false_positive",
+    }
+    for state in REVIEW_STATES:
+        assert [e["review_state"] for e in listed(config, capsys, "--state", state)] == [state]
+    assert main(["events", "list", "--config", str(config), "--state", "dismissed"]) == 2
+    assert "'dismissed' is not one of 'unreviewed', 'confirmed', 'false_positive'" in capsys.readouterr().err
+
+
+def test_the_command_line_knows_every_review_state() -> None:
+    from maskwatch.app.cli_review import REVIEW_STATES as OFFERED
+
+    assert OFFERED == REVIEW_STATES
+
+
 def test_table_output(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["events", "list", "--config", str(config)]) == 0
     out = capsys.readouterr()
     assert "Lobby" in out.out and "/snaps/2.jpg" in out.out
+    assert out.out.splitlines()[0].split() == [
+        "id",
+        "started",
+        "(UTC)",
+        "camera",
+        "label",
+        "score",
+        "state",
+        "snapshot",
+    ]
+    lobby = next(line for line in out.out.splitlines() if "Lobby" in line)
+    assert lobby.split()[-2:] == ["false_positive", "/snaps/2.jpg"]
     assert "3 violation(s)" in out.err
+    assert main(["events", "list", "--config", str(config), "--limit", "1"]) == 0
+    assert "1 violation(s) of 3 (raise --limit for more)" in capsys.readouterr().err
 
 
 def test_show_includes_delivery_history(config: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -177,7 +177,10 @@ def test_config_comes_from_the_option_then_the_environment_then_the_folder(
     monkeypatch.chdir(here)
     monkeypatch.delenv("MASKWATCH_CONFIG", raising=False)
     assert main(["cameras", "status"]) == 2  # the built-in defaults' database is not there
-    assert "no database at data/maskwatch.db" in capsys.readouterr().err
+    # said in full, and why: a relative path is read from the current directory
+    assert f"no database at {here}/data/maskwatch.db (relative paths are read from the current directory)" in (
+        capsys.readouterr().err
+    )
 
     write_config(here / "maskwatch.yaml", database={"url": f"sqlite:///{tmp_path}/local.db"})
     assert main(["cameras", "status"]) == 2
@@ -233,3 +236,78 @@ def test_serve_prints_an_address_a_browser_opens(host: str, shown: str) -> None:
     from maskwatch.app.cli_serve import console_url
 
     assert console_url(host, 8080) == shown
+
+
+@pytest.mark.parametrize("argv", [["run"], ["ingest"], ["cameras", "preview", "door"]], ids=" ".join)
+def test_without_a_config_file_the_error_says_how_to_give_one(
+    argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no ./maskwatch.yaml
+    monkeypatch.delenv("MASKWATCH_CONFIG", raising=False)
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        "Error: no config file: pass --config FILE, set $MASKWATCH_CONFIG, or create ./maskwatch.yaml "
+        "(no cameras configured in the built-in defaults)\n"
+    )
+
+
+def test_a_config_without_cameras_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path / "empty.yaml", database={"url": f"sqlite:///{tmp_path}/m.db"})
+    assert main(["run", "--config", str(cfg)]) == 2
+    assert capsys.readouterr().err == f"Error: {cfg}: no cameras configured\n"
+
+
+def test_verbose_says_which_config_was_read_and_why(
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    monkeypatch.delenv("MASKWATCH_CONFIG", raising=False)
+    queue = "redis://:Qpass1@redis.internal:6379/0"
+    write_config(
+        here / "maskwatch.yaml",
+        database={"url": "postgresql+psycopg2://mw:Dbpass2@127.0.0.1:1/mw"},
+        queue={"url": queue},
+    )
+
+    def said(*argv: str) -> str:
+        main(["cameras", "status", *argv])
+        err = capsys.readouterr().err
+        assert "Dbpass2" not in err and "Qpass1" not in err
+        return err
+
+    assert "config:" not in said()  # quiet without -v
+    err = said("-v")
+    assert f"DEBUG maskwatch.app.shared: config: {here}/maskwatch.yaml (from ./maskwatch.yaml of the current" in err
+    assert "database: postgresql+psycopg2://mw:***@127.0.0.1:1/mw" in err
+    assert "queue: redis://:***@redis.internal:6379/0" in err
+    assert f"snapshots.dir data/snapshots is read as {here}/data/snapshots" in err
+    assert f"config: {site} (from the command line)" in said("-v", "--config", str(site))
+    monkeypatch.setenv("MASKWATCH_CONFIG", str(site))
+    assert f"config: {site} (from $MASKWATCH_CONFIG)" in said("-v")
+    monkeypatch.delenv("MASKWATCH_CONFIG")
+    (here / "maskwatch.yaml").unlink()
+    assert "config: no config file (no --config, $MASKWATCH_CONFIG unset, no ./maskwatch.yaml" in said("-v")
+
+
+def test_config_check_says_where_relative_paths_lead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["config", "check", str(REPO / "configs" / "demo.yaml")]) == 0
+    err = capsys.readouterr().err
+    assert (
+        f"database.url demo-output/maskwatch.db is read from the current directory: here {tmp_path}/demo-output/" in err
+    )
+    assert f"cameras[entrance].url demo-output/entrance.mp4 is read from the current directory: here {tmp_path}/" in err
+
+
+def test_a_missing_recording_is_named_in_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    cfg = write_config(tmp_path / "c.yaml", cameras=[{"id": "a", "name": "A", "url": "clips/none.mp4"}])
+    assert main(["cameras", "preview", "a", "--config", str(cfg), "--out", str(tmp_path / "p.jpg")]) == 1
+    err = capsys.readouterr().err
+    assert f"no such file ({tmp_path}/clips/none.mp4: relative paths are read from the current directory)" in err

@@ -220,3 +220,68 @@ def test_config_check_refuses_a_self_referencing_alias_in_one_line(
     err = capsys.readouterr().err
     assert "YAML alias refers to a node that contains it" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_misspelled_key_gets_the_key_it_was_meant_to_be() -> None:
+    data = {
+        "cameras": [{"id": "a", "name": "A", "url": "rtsp://h/s", "sample_fsp": 2}],
+        "queue": {"zzz": 1},
+        "web": {"sesion_secret": "x"},
+    }
+    with pytest.raises(ConfigError) as info:
+        parse_settings(data)
+    text = str(info.value)
+    assert "cameras.0.sample_fsp: unknown key: did you mean `sample_fps`?" in text
+    assert "web.sesion_secret: unknown key: did you mean `session_secret`?" in text
+    assert "queue.zzz: unknown key (keys here: url, frames_maxlen, results_maxlen)" in text  # nothing close
+
+
+@pytest.mark.parametrize(
+    ("url", "meant"),
+    [
+        ("127.0.0.1:554/stream", "rtsp://127.0.0.1:554/stream"),
+        ("cam-3.local:8554/live?channel=1", "rtsp://cam-3.local:8554/live?channel=1"),
+        ("admin:Sec9ret@10.0.0.2:554/s", "rtsp://admin:***@10.0.0.2:554/s"),
+    ],
+)
+def test_a_camera_address_without_its_scheme_is_answered_with_the_one_meant(url: str, meant: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_settings({"cameras": [{"id": "a", "name": "A", "url": url}]})
+    assert f"cameras.0.url: Value error, no scheme: did you mean {meant}?" in str(info.value)
+    assert "Sec9ret" not in str(info.value)
+
+
+def test_ffmpeg_protocols_are_not_taken_for_a_host() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_settings({"cameras": [{"id": "a", "name": "A", "url": "pipe:0"}]})
+    assert "unsupported protocol 'pipe'" in str(info.value) and "did you mean" not in str(info.value)
+
+
+def test_a_password_in_web_users_points_to_its_hash() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_settings({"web": {"users": [{"name": "rita", "password": "hunter2hunter2"}]}})
+    text = str(info.value)
+    assert "web.users.0.password: unknown key: a web user holds password_hash, never the password" in text
+    assert "`maskwatch users hash-password`" in text
+    assert "web.users.0.password_hash: Field required" in text  # every problem at once
+    assert "hunter2hunter2" not in text
+
+
+def test_a_yaml_syntax_error_names_the_file_and_the_place_not_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "site.yaml"
+    cfg.write_text("cameras:\n  - id: a\n    url: rtsp://admin:Sec9ret@h/s: x\n")
+    assert main(["config", "check", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"Error: {cfg}: not valid YAML: line 3, column ")
+    assert "<unicode string>" not in err and "Sec9ret" not in err  # the line itself may hold a secret
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_secret_advice_names_python3() -> None:
+    from maskwatch.config.web import GENERATE_SECRET
+
+    assert GENERATE_SECRET.startswith("python3 -c ")  # Debian and Ubuntu have no `python`
+    with pytest.raises(ConfigError, match=r'generate one with python3 -c "import secrets'):
+        parse_settings({"web": {"session_secret": "too-short"}})

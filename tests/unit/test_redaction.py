@@ -142,3 +142,27 @@ def test_source_errors_show_no_password() -> None:
     url = "rtsp://admin:Sec#ret@cam.local/live"
     message = describe_error(RuntimeError(f"could not open {url}"), "camera c", url, is_file=False)
     assert "admin:***@cam.local/live" in message and "ret" not in message.replace("RuntimeError", "")
+
+
+@pytest.mark.attack("read a chat webhook's credential from `config check`", expected="only its origin shown")
+def test_config_check_shows_webhooks_by_their_origin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SLACK_URL", "https://hooks.slack.com/services/T000/B000/XXXXSECRET1")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "alerts:\n"
+        "  webhooks:\n"
+        "    - {url: '${SLACK_URL}', format: slack}\n"
+        "    - format: teams\n"
+        "      url: 'https://prod-12.westeurope.logic.azure.com:443/workflows/abc/triggers?sig=SECRET2'\n"
+        "  snapshot_base_url: 'https://snap:SECRET3@files.example.org/snapshots'\n"
+    )
+    assert main(["config", "check", str(cfg)]) == 0
+    out = capsys.readouterr()
+    shown = out.out + out.err
+    assert "url: https://hooks.slack.com/..." in shown
+    assert "url: https://prod-12.westeurope.logic.azure.com:443/..." in shown
+    assert "snapshot_base_url: https://snap:***@files.example.org/snapshots" in shown
+    for secret in ("XXXXSECRET1", "T000", "SECRET2", "workflows", "SECRET3"):
+        assert secret not in shown, secret
