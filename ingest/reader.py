@@ -121,6 +121,9 @@ def describe_error(exc: BaseException, where: str, raw_url: str, is_file: bool =
     if isinstance(exc, av.error.ExitError | TimeoutError):
         return f"{where}: no data within the timeout: camera frozen or unreachable"
     if isinstance(exc, FileNotFoundError):
+        path = Path(raw_url.removeprefix("file:"))  # FFmpeg is given files as file:PATH
+        if is_file and not path.is_absolute():  # from another folder, "no such file" reads like a lost file
+            return f"{where}: no such file ({path.absolute()}: relative paths are read from the current directory)"
         return f"{where}: no such file"
     if isinstance(exc, av.error.InvalidDataError):
         if not is_file:  # e.g. a frozen server that accepts the connection but never answers properly

@@ -24,7 +24,6 @@ from maskwatch.app.shared import (
     no_config_error,
     open_reader,
     parse_since,
-    relative_paths,
     require_camera,
 )
 from maskwatch.config import CameraConfig, IngestConfig, Settings
@@ -195,9 +194,7 @@ def cameras_preview(camera_id: str, config: Path | None, out: Path) -> int:
     try:
         frame = _grab_frame(camera, settings.ingest)
     except SourceError as exc:
-        relative = dict(relative_paths(settings)).get(f"cameras[{camera.id}].url")
-        where = f" ({relative.absolute()}: relative paths are read from the current directory)" if relative else ""
-        print(f"{exc}{where}", file=sys.stderr)
+        print(exc, file=sys.stderr)
         return 1
     _draw_preview(frame, camera, settings, out)
     return 0
