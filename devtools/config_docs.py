@@ -38,7 +38,9 @@ descriptions there, not this file (tests/unit/test_config_docs.py fails while it
 Every key `maskwatch` reads from its YAML file, section by section. Unknown keys are errors, and
 so are values outside the bounds below; `maskwatch config check FILE` validates a file and prints
 it with the secrets masked. A value may name environment variables, `"${NAME}"`, which are filled
-in when the file is read: keep passwords and tokens out of the file that way. Examples:
+in when the file is read (`"${NAME:-default}"`: the default when NAME is unset or empty): keep
+passwords and tokens out of the file that way. Relative paths are read from the current
+directory. Examples:
 `configs/default.yaml` (every section with its defaults), `configs/production.example.yaml`.
 `[]` after a key means a list of entries.
 """

@@ -1,5 +1,5 @@
-"""Reading a config file: YAML, `${NAME}` placeholders filled from the environment, then validation
-with every problem listed."""
+"""Reading a config file: YAML, `${NAME}` (or `${NAME:-default}`) placeholders filled from the
+environment, then validation with every problem listed."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ class ConfigError(MaskwatchError, ValueError):
 
 log = logging.getLogger(__name__)
 
-_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# `${NAME}`, or `${NAME:-default}` as in a shell or Compose: the default when NAME is unset or empty.
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 # Aliases share nodes, so a small file can describe a huge tree ("billion laughs"): no config comes
@@ -63,7 +64,9 @@ class _Resolver:
             self._open.discard(id(node))
 
     def _variable(self, match: re.Match[str]) -> str:
-        name = match.group(1)
+        name, default = match.group(1), match.group(2)
+        if default is not None and not os.environ.get(name):
+            return default
         if name not in os.environ:
             self.missing.append(name)
             return ""

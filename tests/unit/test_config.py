@@ -285,3 +285,15 @@ def test_secret_advice_names_python3() -> None:
     assert GENERATE_SECRET.startswith("python3 -c ")  # Debian and Ubuntu have no `python`
     with pytest.raises(ConfigError, match=r'generate one with python3 -c "import secrets'):
         parse_settings({"web": {"session_secret": "too-short"}})
+
+
+def test_a_placeholder_default_fills_in_for_an_unset_or_empty_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = {"metrics": {"port": "${MW_TEST_METRICS_PORT:-9105}"}}
+    monkeypatch.delenv("MW_TEST_METRICS_PORT", raising=False)
+    assert parse_settings(data).metrics.port == 9105
+    monkeypatch.setenv("MW_TEST_METRICS_PORT", "")
+    assert parse_settings(data).metrics.port == 9105
+    monkeypatch.setenv("MW_TEST_METRICS_PORT", "9107")
+    assert parse_settings(data).metrics.port == 9107
+    with pytest.raises(ConfigError, match="MW_TEST_UNSET"):  # without a default, unset is an error
+        parse_settings({"metrics": {"port": "${MW_TEST_UNSET}"}})
