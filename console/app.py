@@ -20,7 +20,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from maskwatch.config import Settings
 from maskwatch.config.web import GENERATE_SECRET
 from maskwatch.console import api, camera_pages, login, pages, shared_images
-from maskwatch.console.auth import Principal
+from maskwatch.console.auth import SESSION_COOKIE, Principal
 from maskwatch.console.deps import HERE, Console, NotLoggedIn, console
 from maskwatch.console.headers import SecurityHeaders
 
@@ -42,7 +42,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app.add_middleware(
         SessionMiddleware,
         secret_key=_session_secret(settings),
-        session_cookie="maskwatch_session",
+        session_cookie=SESSION_COOKIE,
         max_age=int(settings.web.session_hours * 3600),
         same_site="strict",
         https_only=settings.web.secure_cookies,

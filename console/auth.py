@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -18,6 +19,15 @@ from maskwatch.config import WebConfig
 from maskwatch.config.web import WebUser
 from maskwatch.storage.sessions import next_session_generation, session_generation
 
+log = logging.getLogger(__name__)
+SESSION_COOKIE = "maskwatch_session"
+# Said instead of the CSRF failure when the browser kept the session cookie back: it was set for
+# HTTPS only, and the console was opened over plain HTTP, so no login can ever work that way.
+HTTPS_NEEDED = (
+    "Login needs HTTPS: web.secure_cookies is true, so the browser does not send the session cookie over "
+    "plain HTTP. Open the console through https:// (the TLS proxy), or set web.secure_cookies: false only "
+    "on a trusted network."
+)
 _hasher = PasswordHasher()
 # Checked when the user name is unknown, so a wrong name takes as long as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
@@ -57,6 +67,25 @@ class Auth:
         # A logout moves the user's generation on, which ends every session they hold; kept in the
         # database, so it holds in every console process and after a restart.
         self.engine = engine
+        self._told_https = False  # the operator is told once per process, not at every attempt
+
+    def cookie_kept_back(self, request: Request) -> bool:
+        """A form came over plain HTTP without the session cookie, which is set for HTTPS only: the
+        browser keeps it back, so the CSRF token in the session can never match. Logged the first time."""
+        if not self.cfg.secure_cookies or SESSION_COOKIE in request.cookies:
+            return False
+        forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+        if request.url.scheme != "http" or forwarded == "https":
+            return False
+        if not self._told_https:
+            self._told_https = True
+            log.warning(
+                "a form was posted over plain HTTP to %s without the session cookie: %s",
+                request.url.path,
+                HTTPS_NEEDED,
+                extra={"event": "login_needs_https", "path": request.url.path},
+            )
+        return True
 
     def verify(self, name: str, password: str) -> Principal | None:
         """The argon2 check itself: slow and memory-hungry by design, so callers bound how many run."""
@@ -118,6 +147,10 @@ def csrf_token(request: Request) -> str:
 
 def check_csrf(request: Request, submitted: str | None) -> None:
     expected = request.session.get("csrf")
+    if not expected:
+        auth: Auth = request.app.state.console.auth
+        if auth.cookie_kept_back(request):
+            raise HTTPException(status_code=403, detail=HTTPS_NEEDED)
     # As bytes: compare_digest refuses str with non-ASCII characters, which a forged form may carry.
     if not expected or not submitted or not hmac.compare_digest(str(expected).encode(), submitted.encode()):
         raise HTTPException(status_code=403, detail="form expired or forged (CSRF check failed); reload the page")

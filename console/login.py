@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from maskwatch.console.auth import check_csrf
+from maskwatch.console.auth import HTTPS_NEEDED, check_csrf
 from maskwatch.console.deps import console
 from maskwatch.console.logins import Refused
 from maskwatch.console.pages import render
@@ -43,8 +43,11 @@ async def login(
     csrf: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/violations",
 ) -> Response:
-    check_csrf(request, csrf)
     c = console(request)
+    if not request.session.get("csrf") and c.auth.cookie_kept_back(request):
+        # The login page again, with what to do: no login can work over this address.
+        return render(request, "login.html", None, status_code=403, next=safe_next(next), error=HTTPS_NEEDED)
+    check_csrf(request, csrf)
     address = request.client.host if request.client else "unknown"
     who = await c.logins.attempt(username, password, address)
     if isinstance(who, Refused):

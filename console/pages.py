@@ -4,6 +4,7 @@ or many at once from the list), the pictures, and the dashboard."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
@@ -11,15 +12,16 @@ from urllib.parse import parse_qsl, urlencode
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from maskwatch.console.auth import Principal, check_csrf, csrf_token
 from maskwatch.console.deps import PageNumber, PageUser, ViolationId, console
 from maskwatch.console.pictures import picture
 from maskwatch.labels import DISPLAY_NAMES
+from maskwatch.storage.cameras import coverage_gaps, not_watched_seconds
 from maskwatch.storage.compliance import Bucket, StatRow, compliance_stats
-from maskwatch.storage.models import Camera, utcnow
+from maskwatch.storage.models import Camera, CameraStatusEvent, utcnow
 from maskwatch.storage.violations import (
     ReviewError,
     ViolationFilter,
@@ -37,6 +39,8 @@ router = APIRouter(include_in_schema=False)
 LABELS = DISPLAY_NAMES
 STATES = {"unreviewed": "Unreviewed", "confirmed": "Confirmed", "false_positive": "False positive"}
 MAX_DAYS = 366  # of history on the dashboard and a camera's page
+DEFAULT_DAYS = 7  # the dashboard's period when the URL names none
+PERIODS = (1, DEFAULT_DAYS, 14, 30, 90, 365)  # offered on the dashboard; any 1..MAX_DAYS is accepted
 FILTERS = ("camera", "label", "state", "since", "until")  # the list's filter, carried from page to page
 
 
@@ -229,7 +233,7 @@ def image(request: Request, user: PageUser, violation_id: ViolationId, kind: str
     blurred = not user.sees_faces
     record_image_view(c.engine, v.id, user.name, kind, blurred)
     x1, y1, x2, y2 = v.box
-    return picture(path, kind, (x1, y1, x2, y2), blurred)
+    return picture(path, kind, (x1, y1, x2, y2), blurred, mark=(v.label, v.score))
 
 
 @router.get("/violations/{violation_id}/context/{position}")
@@ -279,8 +283,53 @@ def _chart(points: list[tuple[dt.datetime, StatRow | None]]) -> dict[str, list[A
     }
 
 
+def _period_choices(days: int) -> list[int]:
+    """The dashboard's periods to pick from: the usual ones, and the one shown if it is another."""
+    return sorted({*PERIODS, days})
+
+
+def duration_text(seconds: float) -> str:
+    """How long a camera was not watched, as an operator reads it: "—" for never, "2 h 5 min", "3 d 4 h"."""
+    if seconds < 1:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def _never_connected(engine: Engine, cameras: Iterable[str]) -> set[str]:
+    """Of `cameras`, those that never once streamed: their ingest has only ever reported trouble."""
+    wanted = set(cameras)
+    with Session(engine) as s:
+        streamed = s.scalars(
+            select(CameraStatusEvent.camera_id)
+            .where(CameraStatusEvent.state == "online", CameraStatusEvent.camera_id.in_(wanted))
+            .distinct()
+        )
+        return wanted - set(streamed)
+
+
+def _buckets(until: dt.datetime, days: int, bucket: Bucket) -> list[dt.datetime]:
+    """The starts of the chart's bars, oldest first, the last one the bucket `until` falls in."""
+    step = dt.timedelta(hours=1) if bucket == "hour" else dt.timedelta(days=1)
+    last = until.replace(minute=0, second=0, microsecond=0)
+    if bucket == "day":
+        last = last.replace(hour=0)
+    count = days * 24 if bucket == "hour" else days
+    return [last - step * (count - 1 - i) for i in range(count)]
+
+
 @router.get("/dashboard")
-def dashboard(request: Request, user: PageUser, days: int = 7, camera: str = "", bucket: str = "day") -> HTMLResponse:
+def dashboard(
+    request: Request, user: PageUser, days: int = DEFAULT_DAYS, camera: str = "", bucket: str = "day"
+) -> HTMLResponse:
     c = console(request)
     days = days_within(days)
     bucket_kind: Bucket = "hour" if bucket == "hour" and days <= 2 else "day"  # at most 48 hourly bars
@@ -290,29 +339,34 @@ def dashboard(request: Request, user: PageUser, days: int = 7, camera: str = "",
     before = compliance_stats(c.engine, since - dt.timedelta(days=days), since, camera or None, "day")
     with Session(c.engine) as s:
         names = {cam.id: cam.name for cam in s.scalars(select(Camera))}
-    step = dt.timedelta(hours=1) if bucket_kind == "hour" else dt.timedelta(days=1)
-    last = until.replace(minute=0, second=0, microsecond=0)
-    if bucket_kind == "day":
-        last = last.replace(hour=0)
-    count = days * 24 if bucket_kind == "hour" else days
-    buckets = [last - step * (count - 1 - i) for i in range(count)]
     by_key = {(r.camera_id, r.bucket): r for r in stats.rows}
     totals = stats.totals()
+    unwatched = not_watched_seconds(coverage_gaps(c.engine, since, until, camera or None), until)
     site, previous = _site(totals), _site(before.totals())
     trend = None
     if site.compliance is not None and previous.compliance is not None:
         trend = round(100 * (site.compliance - previous.compliance), 1)
+    buckets = _buckets(until, days, bucket_kind)
     return render(
         request,
         "dashboard.html",
         user,
-        charts={cam: _chart([(b, by_key.get((cam, b))) for b in buckets]) for cam in totals},
+        # A camera that counted nobody gets no chart of empty bars: its row in the table says why.
+        charts={
+            cam: _chart([(b, by_key.get((cam, b))) for b in buckets])
+            for cam, t in totals.items()
+            if t.people or t.violations or t.false_positives
+        },
         totals=totals,
+        not_watched={cam: duration_text(unwatched.get(cam, 0.0)) for cam in totals},
+        never_connected=_never_connected(c.engine, totals),
         site=site,
         previous=previous,
         trend=trend,
         names=names,
         days=days,
+        periods=_period_choices(days),
         camera=camera,
         bucket=bucket_kind,
+        hourly_refused=bucket == "hour" and bucket_kind != "hour",
     )

@@ -1,9 +1,11 @@
 """Screenshots of the review console for the README: `python -m devtools.screenshots [--out DIR]`.
 
 A console over a throwaway SQLite database, seeded like the browser tests seed theirs but with
-people who walk through the picture (so each violation has its context pictures) and two weeks of
-compliance counts (so the dashboard has a trend), photographed by the headless Chromium the browser
-tests drive (Debian's chromium and chromedriver), at desktop and phone width."""
+people who walk through the picture (so each violation has its context pictures), four weeks of
+compliance counts (so the dashboard has a trend against the two weeks before), and camera health as
+an operator would find it: two cameras streaming, with live pictures, and one that went offline
+(connection refused). It is photographed by the headless Chromium the browser tests drive (Debian's
+chromium and chromedriver), at desktop and phone width."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,7 +33,14 @@ PAGES = (
     ("cameras", "/cameras", "main h1"),
     ("camera", "/cameras/cam-1", "main h1"),
 )
-MAX_PNG_BYTES = 300_000
+MAX_PNG_BYTES = 100_000  # over this, a screenshot is cut to 256 colours (photos in it make it big)
+# The third camera: configured, once streaming, now refused by the camera (its ingest retrying).
+LOADING_BAY: dict[str, Any] = {"id": "cam-3", "name": "Loading bay", "url": "rtsp://10.0.4.23:554/stream1"}
+REFUSED = "camera cam-3 (rtsp://10.0.4.23:554/stream1): connection refused: is the camera on, and the port right?"
+DOWN_FOR = dt.timedelta(hours=2, minutes=40)
+LIVE_SCENES = {"cam-1": "entrance", "cam-2": "hall"}  # the streaming cameras' pictures (devtools.demo_media)
+LAST_SCENE = ("cam-3", "queue")  # the loading bay's last picture, from before it went down
+SAMPLE_FPS = 2.0  # the cameras' default sampling rate: the frame rate their live pictures show
 
 
 class BrowserMissing(RuntimeError):
@@ -104,8 +114,16 @@ def record_walkers(
     engine.dispose()
 
 
+def with_loading_bay(settings: Any) -> Any:
+    """The console's settings with the third camera added to its configuration."""
+    from maskwatch.config import CameraConfig
+
+    return settings.model_copy(update={"cameras": [*settings.cameras, CameraConfig.model_validate(LOADING_BAY)]})
+
+
 def seed_demo(settings: Any, now: dt.datetime | None = None) -> None:
-    """The browser tests' data, walkers with context pictures, and two weeks of people counts."""
+    """The browser tests' data, walkers with context pictures, four weeks of people counts, and
+    each camera's health and history."""
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
@@ -119,13 +137,104 @@ def seed_demo(settings: Any, now: dt.datetime | None = None) -> None:
     engine = create_db_engine(settings.database.url)
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     with Session(engine) as s, s.begin():
-        taken = {(c.camera_id, c.hour) for c in s.scalars(select(EvaluationCount))}
-        for day in range(1, 14):
-            for cam, people in (("cam-1", 40 + 7 * (day % 5)), ("cam-2", 6 + day % 4)):
+        counted = {(c.camera_id, c.hour): c for c in s.scalars(select(EvaluationCount))}
+        # A busy morning at the entrance today, not just the seeded handful, so today's figure reads true.
+        for (cam, hour), row in counted.items():
+            if cam == "cam-1" and hour >= today:
+                row.people += 60
+        for day in range(1, 28):
+            for cam, people in (("cam-1", 40 + 7 * (day % 5)), ("cam-2", 6 + day % 4), ("cam-3", 15 + 3 * (day % 3))):
                 hour = today - dt.timedelta(days=day) + dt.timedelta(hours=10)
-                if (cam, hour) not in taken:
+                if (cam, hour) not in counted:
                     s.add(EvaluationCount(camera_id=cam, hour=hour, people=people, violations=0, frames=people * 30))
     engine.dispose()
+    report_health(settings, now)
+
+
+def report_health(settings: Any, now: dt.datetime) -> None:
+    """Camera health as the ingest watchdog reports it, written by the real recorder: every camera
+    streaming since four weeks ago; the loading bay refused since DOWN_FOR ago, its ingest retrying."""
+    from sqlalchemy.orm import Session
+
+    from maskwatch.messages import CameraHealth
+    from maskwatch.storage.db import create_db_engine
+    from maskwatch.storage.models import CameraStatusEvent
+    from maskwatch.storage.record.recorder import Recorder
+    from maskwatch.storage.snapshots import SnapshotStore
+
+    engine = create_db_engine(settings.database.url)
+    started = now - dt.timedelta(days=28)
+    with Session(engine) as s, s.begin():
+        # The seed marks Platform 2 online by hand, so its older history goes in the same way.
+        s.add(CameraStatusEvent(camera_id="cam-2", state="online", detail="", at=started))
+    recorder = Recorder(settings, engine, SnapshotStore(settings.snapshots.dir))
+    recorder.sync_cameras()
+    frames = round((now - started).total_seconds() * SAMPLE_FPS)
+    down = now - DOWN_FOR
+    latest = time.time()  # after the seed's rows were written: an older report would be ignored
+    reports = [
+        CameraHealth("cam-1", "online", "", 0, 0, started.timestamp()),
+        CameraHealth("cam-3", "online", "", 0, 0, started.timestamp()),
+        CameraHealth("cam-3", "offline", f"{REFUSED}; retry 1 in 1.0 s", frames - 19_200, 3, down.timestamp()),
+        CameraHealth("cam-1", "online", "", frames, 12, latest),
+        CameraHealth("cam-2", "online", "", frames - 1_800, 0, latest),
+        CameraHealth("cam-3", "offline", f"{REFUSED}; retry 41 in 30.0 s", frames - 19_200, 3, latest),
+    ]
+    recorder.write([], reports)
+    engine.dispose()
+
+
+def face_box(centre: tuple[int, int], height: int) -> tuple[float, float, float, float]:
+    """The box the detector would find around a demo person's face."""
+    x, y, half = centre[0], centre[1], height / 2
+    return (x - half, y - half, x + half, y + half)
+
+
+class LiveFeed:
+    """The streaming cameras' live pictures, written the way the record stage writes them (into
+    <snapshots>/@live/) and renewed before each page is photographed: the console shows a picture
+    older than a few seconds as not live."""
+
+    def __init__(self, snapshots: Path) -> None:
+        import cv2
+
+        from devtools.demo_media import DEMO_SCENES, render_scene
+        from maskwatch.messages import FaceObservation
+
+        self.snapshots = snapshots
+        self.seq = 0
+        self.pictures: dict[str, tuple[bytes, tuple[Any, ...]]] = {}
+        for i, (cam, scene) in enumerate([*LIVE_SCENES.items(), LAST_SCENE]):
+            people = DEMO_SCENES[scene]
+            image = render_scene(people, seed=10 + i)
+            jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])[1].tobytes()
+            faces = tuple(
+                FaceObservation(face_box(p.centre, p.face_height), p.label, 0.9, 0.95, {p.label: 0.9}) for p in people
+            )
+            self.pictures[cam] = (jpeg, faces)
+
+    def write(self, cameras: list[str], newest: float, frames: int = 5) -> None:
+        """A few frames per camera at the sampling rate, the last taken at `newest`; each camera's
+        newest is written."""
+        from maskwatch.messages import FrameMessage, FrameResult
+        from maskwatch.storage.record.live import LivePictures
+
+        live = LivePictures(self.snapshots)  # afresh each time: its frame rate counts these frames only
+        for cam in cameras:
+            jpeg, faces = self.pictures[cam]
+            for k in range(frames):
+                self.seq += 1
+                at = newest - (frames - 1 - k) / SAMPLE_FPS
+                live.offer(FrameResult(FrameMessage(cam, self.seq, at, 1280, 720, jpeg), faces))
+        live.write_due()
+
+    def went_down(self, at: dt.datetime) -> None:
+        """The loading bay's last picture, taken as it went down."""
+        self.write([LAST_SCENE[0]], at.timestamp())
+
+    def renew(self) -> None:
+        """The streaming cameras' pictures, just taken."""
+        self.write(list(LIVE_SCENES), time.time())
 
 
 def small_png(png: bytes) -> bytes:
@@ -151,12 +260,13 @@ def log_in(drv: Any, url: str, user: str, password: str) -> None:
     WebDriverWait(drv, 10).until(lambda d: d.current_url.endswith("/violations"))
 
 
-def shoot(drv: Any, url: str, out: Path, suffix: str, violation: int) -> list[Path]:
+def shoot(drv: Any, url: str, out: Path, suffix: str, violation: int, feed: LiveFeed) -> list[Path]:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     written = []
     for stem, path, ready in PAGES:
+        feed.renew()
         drv.get(url + path.format(violation=violation))
         WebDriverWait(drv, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, ready))  # noqa: B023 - waited on at once
         # Pictures load lazily: wait until every one in view has arrived.
@@ -185,8 +295,10 @@ def main(argv: list[str] | None = None) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="maskwatch-shots-") as tmp:
-        settings = console_settings(f"sqlite:///{tmp}/console.db", Path(tmp), **ENTRANCE_AREAS)
+        settings = with_loading_bay(console_settings(f"sqlite:///{tmp}/console.db", Path(tmp), **ENTRANCE_AREAS))
         seed_demo(settings)
+        feed = LiveFeed(settings.snapshots.dir)
+        feed.went_down(dt.datetime.now(dt.timezone.utc) - DOWN_FOR)
         engine = create_db_engine(settings.database.url)
         with Session(engine) as s:
             newest = s.scalar(select(func.max(Violation.id)))
@@ -197,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
                 for suffix, (width, height) in (("desktop", DESKTOP), ("phone", PHONE)):
                     with chromium(width, height) as drv:
                         log_in(drv, server.url, "rita", PASSWORDS["rita"])
-                        written += shoot(drv, server.url, args.out, suffix, newest or 1)
+                        written += shoot(drv, server.url, args.out, suffix, newest or 1, feed)
         except BrowserMissing as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

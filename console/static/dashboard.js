@@ -16,6 +16,14 @@
       return bucket === "hour" ? `${String(d.getUTCHours()).padStart(2, "0")}:00` : day;
     });
 
+  // The legend's values: those of the bar under the pointer, or of the latest bar while the pointer
+  // is elsewhere (uPlot would show "--"); "—" where there is no value, as in the table.
+  const shown = (format) => (u, v, series, idx) => {
+    const at = idx == null ? u.data[0].length - 1 : idx;
+    const value = u.data[series][at];
+    return value == null ? "—" : format(value);
+  };
+
   const draw = (el) => {
     const data = JSON.parse(el.dataset.chart);
     const bucket = el.dataset.bucket;
@@ -38,10 +46,10 @@
         { scale: "pct", side: 1, label: "compliance %", size: 50, grid: { show: false }, values: (u, vs) => vs.map((v) => `${v}%`) },
       ],
       series: [
-        { label: bucket === "hour" ? "hour (UTC)" : "day (UTC)", value: (u, v) => (v == null ? "" : tick(bucket)(u, [v])[0]) },
-        { label: "people", scale: "count", fill: PEOPLE, stroke: PEOPLE, paths: bars(-1), points: { show: false } },
-        { label: "violations", scale: "count", fill: VIOLATIONS, stroke: VIOLATIONS, paths: bars(1), points: { show: false } },
-        { label: "compliance %", scale: "pct", stroke: COMPLIANCE, width: 2, spanGaps: false, points: { size: 5 } },
+        { label: bucket === "hour" ? "hour (UTC)" : "day (UTC)", value: shown((v) => tick(bucket)(null, [v])[0]) },
+        { label: "people", scale: "count", fill: PEOPLE, stroke: PEOPLE, paths: bars(-1), points: { show: false }, value: shown(String) },
+        { label: "violations", scale: "count", fill: VIOLATIONS, stroke: VIOLATIONS, paths: bars(1), points: { show: false }, value: shown(String) },
+        { label: "compliance", scale: "pct", stroke: COMPLIANCE, width: 2, spanGaps: false, points: { size: 5 }, value: shown((v) => `${v.toFixed(1)} %`) },
       ],
     };
     charts.push([el, new uPlot(opts, [data.x, data.people, data.violations, data.compliance], el)]);

@@ -5,15 +5,20 @@ runs/screenshots/ for a person to look at."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy.orm import Session
 
 from devtools.screenshots import BrowserMissing, chromium
 from maskwatch.config import AreaConfig
+from maskwatch.storage.db import create_db_engine
+from maskwatch.storage.models import Camera, CameraStatusEvent
 from tests.support.console import ENTRANCE_AREAS, PASSWORDS, ConsoleServer, console_settings, running_console, seed
 
 pytestmark = [pytest.mark.browser, pytest.mark.service, pytest.mark.slow]
@@ -79,6 +84,16 @@ def test_review_flow_in_a_real_browser(browser: Any, console: ConsoleServer) -> 
     entrance = drv.find_element(By.CSS_SELECTOR, '#totals tr[data-camera="cam-1"]')
     assert entrance.find_element(By.CLASS_NAME, "compliance").text == "65.0 %"
     assert entrance.find_element(By.CLASS_NAME, "violations").text == "7"
+    # Before any pointer is over a chart, its legend gives the latest bar's values, never "--".
+    plot = drv.find_element(By.CSS_SELECTOR, '.chart[data-camera="cam-1"] .plot')
+    wait(drv, lambda d: plot.find_elements(By.CSS_SELECTOR, ".u-legend .u-value"))
+    latest = json.loads(plot.get_attribute("data-chart"))
+    percent = latest["compliance"][-1]
+    assert [v.text for v in plot.find_elements(By.CSS_SELECTOR, ".u-legend .u-value")][1:] == [
+        str(latest["people"][-1]),
+        str(latest["violations"][-1]),
+        "—" if percent is None else f"{percent:.1f} %",
+    ]
     shot(drv, "4-dashboard-before")
 
     drv.get(f"{console.url}/violations")
@@ -163,9 +178,12 @@ def test_viewers_see_but_cannot_review(browser: Any, console: ConsoleServer) -> 
 
 
 def test_the_dashboard_reads_on_a_phone(browser: Any, console: ConsoleServer) -> None:
-    """390 px wide: the site figure, a chart drawn per camera, and the table without sideways scrolling."""
+    """390 px wide: the site figure, a chart drawn per camera that counted anyone, and the table, with
+    each camera's time not watched, without sideways scrolling; the period picked is the one shown."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
 
+    never_connected(console, "cam-3", "Loading bay")
     drv = browser
     drv.set_window_size(390, 844)
     drv.get(f"{console.url}/login")
@@ -179,6 +197,18 @@ def test_the_dashboard_reads_on_a_phone(browser: Any, console: ConsoleServer) ->
     assert drv.execute_script("return document.documentElement.scrollWidth") <= 390
     table = drv.find_element(By.ID, "totals")
     assert table.rect["x"] >= 0 and table.rect["x"] + table.rect["width"] <= 390
+    for cell in table.find_elements(By.CSS_SELECTOR, "th, td"):
+        assert cell.rect["x"] >= table.rect["x"] and cell.rect["x"] + cell.rect["width"] <= 390, cell.text
+    unwatched = {
+        row.get_attribute("data-camera"): row.find_element(By.CLASS_NAME, "not-watched").text
+        for row in table.find_elements(By.CSS_SELECTOR, "tbody tr")
+    }
+    assert unwatched == {"cam-1": "—", "cam-2": "15 min", "cam-3": "7 d"}  # the seeded outage; the whole week
+    dead = table.find_element(By.CSS_SELECTOR, 'tr[data-camera="cam-3"]')
+    assert "never connected" in dead.find_element(By.CLASS_NAME, "name").text
+    assert [dead.find_element(By.CLASS_NAME, c).text for c in ("people", "compliance")] == ["0", "—"]
+    assert not drv.find_elements(By.CSS_SELECTOR, '.chart[data-camera="cam-3"]')  # no chart of empty bars
+    assert Select(drv.find_element(By.ID, "period")).first_selected_option.text == "Last 7 days"
     assert drv.find_element(By.ID, "site-compliance").text == "78.1 %"  # (32 - 7) of 32 people, both cameras
     canvas = drv.find_element(By.CSS_SELECTOR, '.chart[data-camera="cam-1"] canvas')
     assert 0 < canvas.rect["width"] <= 390 and canvas.rect["height"] > 100
@@ -192,3 +222,25 @@ def test_the_dashboard_reads_on_a_phone(browser: Any, console: ConsoleServer) ->
     )
     assert colours > 3
     shot(drv, "10-dashboard-phone")
+    for days, said in ((14, "Last 14 days"), (10, "Last 10 days"), (1, "Last day")):
+        drv.get(f"{console.url}/dashboard?days={days}")
+        period = Select(drv.find_element(By.ID, "period"))
+        assert period.first_selected_option.text == said and period.first_selected_option.get_attribute("value") == str(
+            days
+        )
+        assert f"{said.lower()}" in drv.find_element(By.ID, "site").text
+        assert drv.execute_script("return document.documentElement.scrollWidth") <= 390
+    drv.get(f"{console.url}/dashboard?days=14&bucket=hour")  # more hourly bars than a chart holds
+    assert Select(drv.find_element(By.ID, "bucket")).first_selected_option.text == "per day"
+    assert "need a period of 2 days at most" in drv.find_element(By.ID, "bucket-note").text
+
+
+def never_connected(server: ConsoleServer, camera_id: str, name: str) -> None:
+    """A camera maskwatch has tried to watch for a month, refused every time."""
+    engine = create_db_engine(server.settings.database.url)
+    since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=30)
+    with Session(engine) as s, s.begin():
+        s.add(Camera(id=camera_id, name=name, url="rtsp://127.0.0.1/c", state="offline", detail="connection refused"))
+        s.flush()
+        s.add(CameraStatusEvent(camera_id=camera_id, state="offline", detail="connection refused", at=since))
+    engine.dispose()

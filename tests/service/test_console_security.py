@@ -90,7 +90,7 @@ def test_weak_session_secrets_are_refused_with_how_to_make_one(weak: str) -> Non
     with pytest.raises(ConfigError) as refused:
         parse_settings(web_settings(session_secret=weak))
     assert "web.session_secret" in str(refused.value)
-    assert 'python -c "import secrets; print(secrets.token_urlsafe(32))"' in str(refused.value)
+    assert 'python3 -c "import secrets; print(secrets.token_urlsafe(32))"' in str(refused.value)
     if len(weak) > 1:
         assert weak not in str(refused.value)  # the secret itself is never echoed
 
@@ -376,3 +376,42 @@ def test_the_login_page_shows_only_its_own_messages(console: ConsoleServer) -> N
         assert "Your session has ended" in c.get("/login", params={"error": "ended"}).text
         for target in ("//evil.example/x", "/\\evil.example/x", "https://evil.example/"):
             assert 'name="next" value="/violations"' in c.get("/login", params={"next": target}).text
+
+
+# 8. Cookies for HTTPS only, on a console opened over plain HTTP
+
+SAYS_HTTPS = (
+    "Login needs HTTPS: web.secure_cookies is true, so the browser does not send the session cookie over plain "
+    "HTTP. Open the console through https:// (the TLS proxy), or set web.secure_cookies: false only on a "
+    "trusted network."
+)
+
+
+def test_a_login_over_plain_http_with_secure_cookies_says_to_use_https(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The cookie is set for HTTPS only, so a real client keeps it back over http://: the login page
+    says why no login can work there, not that the form was forged, and the log says it once."""
+    secure = settings.model_copy(update={"web": settings.web.model_copy(update={"secure_cookies": True})})
+    caplog.set_level(logging.WARNING, logger="maskwatch.console")
+    with running_console(secure) as server, httpx.Client(base_url=server.url, timeout=10) as browser:
+        page = browser.get("/login")
+        assert "secure" in page.headers["set-cookie"].lower()
+        for _ in range(3):
+            refused = browser.post(
+                "/login", data={"username": "rita", "password": PASSWORDS["rita"], "csrf": csrf_of(browser)}
+            )
+            assert refused.status_code == 403
+            assert SAYS_HTTPS in refused.text and 'id="username"' in refused.text  # the login form, with why
+            assert "CSRF check failed" not in refused.text
+        logout = browser.post("/logout", data={"csrf": csrf_of(browser)})
+        assert logout.status_code == 403 and SAYS_HTTPS in logout.text and "CSRF check failed" not in logout.text
+        # Behind a TLS proxy the cookie would have come: a form without it is a plain CSRF failure.
+        proxied = browser.post(
+            "/login",
+            data={"username": "rita", "password": PASSWORDS["rita"], "csrf": csrf_of(browser)},
+            headers={"X-Forwarded-Proto": "https"},
+        )
+        assert proxied.status_code == 403 and "CSRF check failed" in proxied.text and SAYS_HTTPS not in proxied.text
+    told = [r for r in caplog.records if getattr(r, "event", "") == "login_needs_https"]
+    assert len(told) == 1 and SAYS_HTTPS in told[0].getMessage()
