@@ -118,9 +118,13 @@ def violations(request: Request, user: PageUser, page: PageNumber = 1) -> HTMLRe
     c = console(request)
     query = _listing(request)
     size = c.settings.web.page_size
-    rows, total = find_violations(c.engine, _as_filter(query), page, size)
     with Session(c.engine) as s:
         cameras = list(s.scalars(select(Camera).order_by(Camera.name)))
+    if query.get("camera") and query["camera"] not in {cam.id for cam in cameras}:
+        # A mistyped or stale link would otherwise read as "no violations there".
+        known = ", ".join(cam.id for cam in cameras) or "none yet"
+        raise HTTPException(status_code=404, detail=f"No camera {query['camera']!r} (cameras: {known}).")
+    rows, total = find_violations(c.engine, _as_filter(query), page, size)
     pages = max(1, -(-total // size))
     return render(
         request,
@@ -137,6 +141,13 @@ def violations(request: Request, user: PageUser, page: PageNumber = 1) -> HTMLRe
         qs=lambda p: urlencode({**query, "page": p}),
         link=lambda vid: _violation_url(vid, query),
     )
+
+
+@router.get("/compliance")
+def compliance(request: Request) -> RedirectResponse:
+    """The navigation says Compliance: the address a person would type leads there too."""
+    query = f"?{request.url.query}" if request.url.query else ""
+    return RedirectResponse(f"/dashboard{query}", status_code=307)
 
 
 @router.get("/violations/{violation_id}")

@@ -43,6 +43,7 @@ def is_page(response: httpx.Response, status: int, *words: str) -> None:
         ("/violations/1/image/secret", 404, "no picture"),
         ("/violations/1/context/7", 404, "context picture not available"),
         ("/cameras/nowhere", 404, "no camera"),
+        ("/violations?camera=nowhere", 404, "No camera &#39;nowhere&#39; (cameras: "),
         ("/no/such/page", 404, "There is no such page in this console."),
     ],
 )
@@ -92,3 +93,10 @@ def test_a_crash_is_a_page_that_tells_nothing_of_the_code(console: ConsoleServer
     with httpx.Client(base_url=console.url, headers=bearer("read-bot"), timeout=10) as c:
         api = c.get("/api/violations/1")
     assert api.status_code == 500 and api.json() == {"detail": "internal error; the console's log has the details"}
+
+
+def test_the_compliance_address_leads_to_the_compliance_page(console: ConsoleServer) -> None:
+    with login(console.url, "rita") as client:
+        answer = client.get("/compliance?days=14", follow_redirects=False)
+        assert answer.status_code == 307 and answer.headers["location"] == "/dashboard?days=14"
+        assert client.get("/compliance", follow_redirects=True).status_code == 200
