@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from maskwatch.console.auth import Principal, check_csrf
 from maskwatch.console.camera_pages import cameras_json
@@ -77,6 +77,9 @@ def one_violation(request: Request, _user: ApiUser, violation_id: ViolationId) -
 
 
 class ReviewIn(BaseModel):
+    # A field the API does not know (reviewed_by, a misspelt label) is an error, not silently dropped.
+    model_config = ConfigDict(extra="forbid")
+
     state: Literal["confirmed", "false_positive", "unreviewed"] = Field(description=", ".join(REVIEW_STATES))
     label: Literal["with_mask", "without_mask", "mask_incorrect"] | None = Field(
         None, description=f"the face's true class ({', '.join(CLASSES)}); for false positives default with_mask"

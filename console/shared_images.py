@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 import time
 from typing import Annotated
 
@@ -23,6 +24,14 @@ router = APIRouter(include_in_schema=False)
 
 # Each part of a link is checked by its signature, not by its form: whatever is wrong with it, 403.
 Part = Annotated[str, Query(max_length=64)]
+# The alerts stage and the console may run on machines whose clocks differ by this much.
+CLOCK_SKEW_S = 300
+_EPOCH_DIGITS = re.compile(r"[0-9]{1,12}")  # ASCII only: int() also reads other scripts' digits
+
+
+def _expiry(expires: str) -> int:
+    """The link's expiry as signed, or -1 (a value no link is signed with) for any other text."""
+    return int(expires) if _EPOCH_DIGITS.fullmatch(expires) else -1
 
 
 @router.api_route("/shared/violations/{violation_id}/snapshot.jpg", methods=["GET", "HEAD"])
@@ -34,13 +43,17 @@ def shared_snapshot(
     # Checked before the database is asked: a bad link learns nothing about which violations exist.
     if key is None:
         raise HTTPException(status_code=403, detail="snapshot links are off (no web.image_link_secret)")
-    until = int(expires) if expires.isdigit() else -1
+    until = _expiry(expires)
     shows_face = faces == "1"
     expected = image_link_signature(key, violation_id, until, shows_face, via)
     if faces not in ("0", "1") or not hmac.compare_digest(expected.encode(), sig.encode()):
         raise HTTPException(status_code=403, detail="not a valid snapshot link")
-    if until < time.time():
+    now = time.time()
+    if until < now:
         raise HTTPException(status_code=403, detail="this snapshot link has expired")
+    # Signed for longer than links last now: shortening web.image_link_hours shortens the links already sent.
+    if until > now + c.settings.web.image_link_hours * 3600 + CLOCK_SKEW_S:
+        raise HTTPException(status_code=403, detail="this snapshot link is valid longer than web.image_link_hours")
     try:
         v, _, _ = get_violation(c.engine, violation_id)
     except ReviewError:
@@ -60,4 +73,4 @@ def shared_snapshot(
         extra={"event_id": v.id, "via": via, "blurred": blurred},
     )
     x1, y1, x2, y2 = v.box
-    return picture(path, "frame", (x1, y1, x2, y2), blurred)
+    return picture(path, "frame", (x1, y1, x2, y2), blurred, mark=(v.label, v.score))

@@ -7,6 +7,11 @@ the same file, in a JPEG comment segment, so one rename replaces picture and fac
 console on another machine sharing the snapshot volume never reads a picture with another's faces.
 
 A picture that cannot be written (disk full, folder gone) is logged once and left: recording goes on.
+
+Anyone who can write into the snapshot folder can plant a file there: the console reads only a
+regular file of a bounded size (never through a link, never a device), and takes its facts only
+when they are all sane and agree with the JPEG itself; otherwise there is no live picture, so a
+viewer is never shown a face the facts failed to cover. The recorder never writes through a link.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
+import stat
 import threading
 import time
 from collections import deque
@@ -31,6 +38,13 @@ LIVE_FOLDER = "@live"
 WRITE_EVERY_S = 1.0
 FPS_WINDOW_S = 5.0  # frames per second over this much of the camera's own time
 MAX_FACES = 1000  # a JPEG comment holds 64 KiB: far more boxes than any picture has faces
+# Faces overlap little: their boxes together never cover the picture many times over. Bounds the
+# work of blurring them for a viewer (a full-picture blur takes tens of milliseconds).
+MAX_FACE_COVER = 4.0
+MAX_LIVE_BYTES = 32 * 1024 * 1024  # an 8K frame at the highest JPEG quality is well under this
+MAX_EPOCH = 253402300799.0  # 9999-12-31T23:59:59Z, the last second a datetime holds
+MAX_FPS = 1000.0
+MAX_SIDE = 65535  # the largest a JPEG can be
 _COMMENT = b"\xff\xfe"
 _JFIF = b"\xff\xe0"  # the APP0 header, which readers expect first
 _TAG = b"maskwatch-live "
@@ -62,14 +76,15 @@ class LivePicture:
 
     @classmethod
     def decode(cls, data: bytes) -> LivePicture | None:
-        """A picture `encoded` wrote, or None for any other bytes."""
+        """A picture `encoded` wrote, or None for any other bytes: facts that are malformed, out of
+        range, or that describe a picture of another size than the JPEG's."""
         body = _comment(data)
         if body is None:
             return None
         try:
             facts = json.loads(body)
-            faces = tuple((float(a), float(b), float(c), float(d)) for a, b, c, d in facts["faces"])
-            return cls(
+            faces = tuple((float(a), float(b), float(c), float(d)) for a, b, c, d in facts["faces"][: MAX_FACES + 1])
+            picture = cls(
                 str(facts["camera_id"]),
                 float(facts["captured_at"]),
                 int(facts["width"]),
@@ -78,8 +93,20 @@ class LivePicture:
                 faces,
                 data,
             )
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError, RecursionError):
             return None
+        return picture if picture._sane() and _jpeg_size(data) == (picture.width, picture.height) else None
+
+    def _sane(self) -> bool:
+        sized = 0 < self.width <= MAX_SIDE and 0 < self.height <= MAX_SIDE
+        if not (sized and 0 <= self.captured_at <= MAX_EPOCH and 0 <= self.fps <= MAX_FPS):  # NaN fails too
+            return False
+        if len(self.faces) > MAX_FACES or not all(map(math.isfinite, (v for box in self.faces for v in box))):
+            return False
+        if any(x2 <= x1 or y2 <= y1 for x1, y1, x2, y2 in self.faces):
+            return False
+        cover = sum((x2 - x1) * (y2 - y1) for x1, y1, x2, y2 in self.faces)
+        return cover <= MAX_FACE_COVER * self.width * self.height
 
 
 def _comment(data: bytes) -> bytes | None:
@@ -98,18 +125,70 @@ def _comment(data: bytes) -> bytes | None:
     return None
 
 
+# Start-of-frame markers, which carry the picture's size: SOF0-SOF15 but DHT (C4), JPG (C8), DAC (CC).
+_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_STANDALONE = frozenset(range(0xD0, 0xD8)) | {0x01}  # RSTn and TEM: no length follows
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the JPEG's frame header, or None when the segments before it do not parse."""
+    at = 2
+    while at + 4 <= len(data) and data[at] == 0xFF:
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill bytes before a marker
+            at += 1
+            continue
+        if marker in _STANDALONE:
+            at += 2
+            continue
+        length = int.from_bytes(data[at + 2 : at + 4], "big")
+        if marker in _SOF and length >= 7 and at + 9 <= len(data):
+            return int.from_bytes(data[at + 7 : at + 9], "big"), int.from_bytes(data[at + 5 : at + 7], "big")
+        if length < 2 or marker == 0xDA:  # a bad length, or the scan began before any frame header
+            return None
+        at += 2 + length
+    return None
+
+
 def live_path(root: Path, camera_id: str) -> Path:
     return root / LIVE_FOLDER / f"{camera_id}.jpg"
 
 
-def read_live(root: Path, camera_id: str) -> LivePicture | None:
-    """The camera's live picture, or None when there is none (or it is not one maskwatch wrote)."""
+def _read_regular(path: Path, limit: int) -> bytes | None:
+    """The bytes of the file at `path` if it is a regular file of at most `limit` bytes; never
+    through a symbolic link, and without waiting on a FIFO or reading a device or a folder."""
     try:
-        data = live_path(root, camera_id).read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return None
-    found = LivePicture.decode(data)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data = f.read(limit + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return data if len(data) <= limit else None
+
+
+def read_live(root: Path, camera_id: str) -> LivePicture | None:
+    """The camera's live picture, or None when there is none (or it is not one maskwatch wrote)."""
+    data = _read_regular(live_path(root, camera_id), MAX_LIVE_BYTES)
+    found = LivePicture.decode(data) if data is not None else None
     return found if found is not None and found.camera_id == camera_id else None
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """`data` into a file created here: whatever is at `path` (a temporary file left by a crash, or a
+    link planted to make the recorder overwrite another file) is removed first, not written through."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    with os.fdopen(os.open(path, flags, 0o666), "wb") as f:
+        f.write(data)
 
 
 class _Camera:
@@ -192,8 +271,8 @@ class LivePictures:
         # Per process and thread: recorders sharing the volume never write into each other's file.
         temp = self.folder / f"{camera_id}.{os.getpid()}-{threading.get_ident()}.tmp"
         try:
-            temp.write_bytes(data)
-            os.replace(temp, final)
+            _write_new(temp, data)
+            os.replace(temp, final)  # replaces a link planted at `final`, never writes through it
         except OSError:
             with contextlib.suppress(OSError):
                 temp.unlink()
