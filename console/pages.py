@@ -12,17 +12,19 @@ from urllib.parse import parse_qsl, urlencode
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import Field
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from maskwatch.console.auth import Principal, check_csrf, csrf_token
-from maskwatch.console.deps import PageNumber, PageUser, ViolationId, console
+from maskwatch.console.deps import MAX_ROW_ID, PageNumber, PageUser, ViolationId, console
 from maskwatch.console.pictures import picture
 from maskwatch.labels import DISPLAY_NAMES
 from maskwatch.storage.cameras import coverage_gaps, not_watched_seconds
 from maskwatch.storage.compliance import Bucket, StatRow, compliance_stats
 from maskwatch.storage.models import Camera, CameraStatusEvent, utcnow
 from maskwatch.storage.violations import (
+    MAX_BULK_REVIEW,
     ReviewError,
     ViolationFilter,
     context_frames,
@@ -211,7 +213,7 @@ def review_many(
     user: PageUser,
     state: Annotated[str, Form()],
     csrf: Annotated[str, Form()],
-    ids: Annotated[list[int] | None, Form()] = None,
+    ids: Annotated[list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]] | None, Form(max_length=MAX_BULK_REVIEW)] = None,
     listing: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """The violations ticked on the list, confirmed or dismissed together; back to the same list."""

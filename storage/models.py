@@ -96,7 +96,12 @@ class Violation(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
-    __table_args__ = (UniqueConstraint("camera_id", "track_id", name="uq_violation_track"),)
+    # SQLite's AUTOINCREMENT: an erased violation's id is never handed to a later one, so a link
+    # sent in an alert (or a note that says "violation 42") can never lead to another person.
+    __table_args__ = (
+        UniqueConstraint("camera_id", "track_id", name="uq_violation_track"),
+        {"sqlite_autoincrement": True},
+    )
 
 
 class ViolationFrame(Base):

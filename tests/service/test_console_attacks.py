@@ -256,18 +256,7 @@ def test_a_link_to_an_erased_violation_is_404_and_leaks_nothing(console: Console
 
 
 @pytest.mark.attack("open a new violation with the link of an erased one of the same id", expected="404")
-def test_an_erased_violations_link_never_opens_a_later_one(
-    request: pytest.FixtureRequest, database_url: str, tmp_path: Path
-) -> None:
-    if database_url.startswith("sqlite"):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="SQLite hands the id of the newest violation, once erased, to the next one: violations "
-                "needs sqlite_autoincrement=True (storage/models.py and a migration), as Postgres' sequence "
-                "never reuses an id",
-            )
-        )
+def test_an_erased_violations_link_never_opens_a_later_one(database_url: str, tmp_path: Path) -> None:
     settings = console_settings(database_url, tmp_path)
     record_violations(settings, n=3, start=START)
     engine = create_db_engine(settings.database.url)
@@ -625,15 +614,6 @@ def test_bulk_review_of_bad_id_lists_through_the_api_changes_nothing(
 def test_bulk_review_of_bad_id_lists_through_the_form_changes_nothing(
     request: pytest.FixtureRequest, review_console: ConsoleServer, name: str, ids: list[Any]
 ) -> None:
-    if name == "past 64 bits" and review_console.settings.database.url.startswith("sqlite"):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="console/pages.py review_many takes ids as unbounded ints; SQLite cannot bind one past "
-                "64 bits (OverflowError, 500). Bound them like the API: list[Annotated[int, Field(ge=1, "
-                "le=MAX_ROW_ID)]] with max_length=MAX_BULK_REVIEW",
-            )
-        )
     with login(review_console.url, "rita") as reviewer:
         form = {"ids": [str(i) for i in ids], "state": "confirmed", "csrf": csrf_of(reviewer)}
         page = reviewer.post("/violations/review", data=form)
