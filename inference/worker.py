@@ -75,6 +75,7 @@ class InferenceWorker:
         self.stats = WorkerStats()
         self.reclaimer = StaleReclaimer(queue, INFERENCE_GROUP, self.consumer, self.streams, self.cfg.reclaim_idle_ms)
         self._new_streams: list[str] | None = None
+        self._live_slots: dict[str, int] = {}  # per camera: the live-picture interval last given a JPEG
 
     def _collect(self, block_ms: int) -> list[Delivery]:
         got = self.reclaimer.take(self.cfg.batch_frames)
@@ -119,9 +120,9 @@ class InferenceWorker:
         metrics.BATCH_FRAMES.observe(len(good))
         for frame, faces in zip(frames, analyzed, strict=True):
             obs = tuple(FaceObservation(f.box, f.label, f.score, f.face_score, f.probs, f.embedding) for f in faces)
-            # The recorder needs the image only as a possible violation snapshot: most frames
-            # (empty or compliant) travel on without it.
-            keep_image = any(f.label in VIOLATIONS for f in faces)
+            # The recorder needs the image as a possible violation snapshot, and now and then as the
+            # camera's live picture: most frames (empty or compliant) travel on without it.
+            keep_image = any(f.label in VIOLATIONS for f in faces) or self._live_picture_due(frame)
             result = FrameResult(frame if keep_image else replace(frame, jpeg=b""), obs)
             # The bound is a last resort (run() holds back well before it): a trim here loses results.
             trimmed = self.queue.publish(RESULTS, result.to_fields(), 2 * self.settings.queue.results_maxlen)
@@ -136,6 +137,16 @@ class InferenceWorker:
         self.stats.frames += len(good)
         self.stats.batches += 1
         return len(good)
+
+    def _live_picture_due(self, frame: FrameMessage) -> bool:
+        """Whether this frame's JPEG goes on as the camera's live picture (by the camera's own clock,
+        so however many workers share a camera, about one frame per interval carries it)."""
+        every = self.settings.snapshots.live_picture_s
+        slot = int(frame.captured_at // every)
+        if self._live_slots.get(frame.camera_id) == slot:
+            return False
+        self._live_slots[frame.camera_id] = slot
+        return True
 
     def _report_lag(self) -> None:
         for stream in self.streams:

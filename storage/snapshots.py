@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from maskwatch.annotate import blur_faces, draw_caption, draw_faces
 from maskwatch.boxes import square_crop_box
 from maskwatch.errors import MaskwatchError
 from maskwatch.messages import FaceObservation, FrameMessage
+
+log = logging.getLogger(__name__)
 
 
 class SnapshotError(MaskwatchError):
@@ -105,7 +108,13 @@ class SnapshotStore:
         """Small pictures of the person in each of `shots`, bystanders blurred, in capture order."""
         saved: list[ContextPicture] = []
         for i, shot in enumerate(sorted(shots, key=lambda s: s.frame.captured_at)):
-            image = blur_faces(_decoded(camera_id, shot.frame), shot.others)
+            decoded = (
+                cv2.imdecode(np.frombuffer(shot.frame.jpeg, np.uint8), cv2.IMREAD_COLOR) if shot.frame.jpeg else None
+            )
+            if decoded is None:  # context is a courtesy: a frame it cannot show must not cost the violation
+                log.warning("camera %s frame %d: no picture for the context strip", camera_id, shot.frame.seq)
+                continue
+            image = blur_faces(decoded, shot.others)
             h, w = image.shape[:2]
             left, top, right, bottom = context_window(shot.face.box, w, h)
             scale = min(1.0, CONTEXT_SIDE / max(right - left, 1))

@@ -30,6 +30,14 @@ class SnapshotsConfig(Section):
         description=f"Violation snapshots (annotated frame + face crop) and live pictures. {RELATIVE_PATHS}",
     )
     jpeg_quality: int = Field(90, ge=30, le=100, description="JPEG quality of the snapshot files.")
+    live_picture_s: float = Field(
+        1.0,
+        ge=0.2,
+        le=60,
+        description="Each camera's live picture in the console is renewed about this often. Inference passes "
+        "a sampled frame's JPEG on to the record stage this often per camera (and whenever it holds a "
+        "violation), so a shorter time costs queue traffic, not decoding.",
+    )
     retention_days: int = Field(90, ge=1, le=3650, description="Snapshots and violations older than this are removed.")
     keep_unreviewed: bool = Field(
         False, description="Retention never removes a violation nobody has reviewed yet (it waits for a reviewer)."

@@ -230,7 +230,9 @@ class LivePictures:
         with self._lock:
             cam = self._cameras.setdefault(frame.camera_id, _Camera())
             cam.add(frame.captured_at)
-            if cam.newest is None or frame.captured_at >= cam.newest.frame.captured_at:
+            # Most results come without their JPEG (inference passes one on now and then): they count
+            # for the frame rate only.
+            if frame.jpeg and (cam.newest is None or frame.captured_at >= cam.newest.frame.captured_at):
                 cam.newest = result
 
     def write_due(self) -> int:

@@ -75,7 +75,8 @@ class RecorderStage:
             SnapshotStore(settings.snapshots.dir, settings.snapshots.jpeg_quality, settings.snapshots.keep_original),
         )
         self.recorder.sync_cameras()
-        self.live = LivePictures(settings.snapshots.dir)  # each camera's newest frame, for the console
+        # Each camera's newest frame, for the console.
+        self.live = LivePictures(settings.snapshots.dir, settings.snapshots.live_picture_s)
         self.consumer = consumer_name("recorder")
         for stream in (RESULTS, HEALTH):
             queue.ensure_group(stream, RECORDER_GROUP)

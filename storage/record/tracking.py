@@ -275,7 +275,7 @@ class CameraTracker:
             events.append(PersonEvaluated(self.camera_id, track.id, now))
         track.evaluations.append((face.label, now))
         sighting = BestShot(frame, face, tuple(f.box for f in faces if f is not face))
-        if not track.reported:
+        if not track.reported and frame.jpeg:  # most frames come without their picture (inference decides)
             track.context.append(sighting)
         if face.label in VIOLATIONS and (track.best is None or face.score > track.best.face.score):
             track.best = sighting

@@ -5,6 +5,7 @@ import time
 from collections.abc import Iterator
 
 import cv2
+import numpy as np
 import pytest
 
 from devtools.demo_media import DEMO_SCENES, render_scene
@@ -226,3 +227,20 @@ def test_a_removed_camera_stops_being_exported_as_backlog(queue: Queue, analyzer
     worker._report_lag()
     exported = {s.labels["camera"] for m in metrics.QUEUE_BACKLOG.collect() for s in m.samples}
     assert "a" in exported and "b" not in exported
+
+
+def test_a_frame_without_violations_carries_its_picture_once_per_live_interval(
+    queue: Queue, analyzer: FaceAnalyzer
+) -> None:
+    """The record stage's live pictures come from these: without them a camera nobody violates at
+    would never show a picture in the console."""
+    worker = InferenceWorker(SETTINGS, queue, analyzer, consumer="w1")
+    empty = cv2.imencode(".jpg", np.full((360, 640, 3), 128, np.uint8))[1].tobytes()
+    start = 1_790_000_000.0  # a whole second: live_picture_s (1 s) slots start here
+    times = [start, start + 0.3, start + 0.6, start + 1.1, start + 1.5]
+    frames = [FrameMessage("a", i, t, 640, 360, empty) for i, t in enumerate(times)]
+    publish(queue, SETTINGS, frames)
+    while worker.process(worker._collect(200)):
+        pass
+    carried = {r.frame.seq: bool(r.frame.jpeg) for r in results(queue)}
+    assert carried == {0: True, 1: False, 2: False, 3: True, 4: False}

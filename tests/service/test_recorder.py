@@ -111,6 +111,44 @@ def test_keeps_small_context_pictures_of_the_frames_that_confirmed_it(database_u
         assert 0 <= x1 < x2 <= 240 and 0 <= y1 < y2 <= 240 and x2 - x1 > 40
 
 
+def test_sightings_that_came_without_their_picture_are_left_out_of_the_context(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Inference passes a frame's JPEG on only when it holds a violation (or is due as the live
+    picture): a person first seen masked, then without a mask, has sightings with no picture, and the
+    violation must still be recorded, with the pictures there are, and the live picture kept."""
+    from dataclasses import replace
+
+    from maskwatch.messages import FrameMessage, FrameResult
+    from maskwatch.storage.record.live import read_live
+    from tests.support.results import JPEG, MASKED, UNMASKED
+
+    queue = open_queue("memory://")
+    settings = settings_for(database_url, tmp_path)
+    stage = RecorderStage(settings, queue, open_database(database_url))
+    start = 1_790_000_000.0
+    looks_masked = replace(UNMASKED, label="with_mask", probs={"with_mask": 0.9})
+    for i in range(8):
+        face, jpeg = (looks_masked, b"") if i < 3 else (UNMASKED, JPEG)
+        frame = FrameMessage("cam-1", i, start + i * 0.5, 1280, 720, jpeg)
+        queue.publish(RESULTS, FrameResult(frame, (MASKED, face)).to_fields(), 10_000)
+    last = FrameMessage("cam-1", 8, start + 4.0, 1280, 720, b"")  # the violator gone: no picture passed on
+    queue.publish(RESULTS, FrameResult(last, (MASKED,)).to_fields(), 10_000)
+    live_written = lambda: read_live(settings.snapshots.dir, "cam-1") is not None  # noqa: E731
+    raised = run_until(stage, lambda: queue.backlog(RESULTS) == 0 and live_written())
+    assert raised is None
+
+    engine = create_engine(database_url)
+    with Session(engine) as s:
+        assert len(s.scalars(select(Violation)).all()) == 1
+        frames = s.scalars(select(ViolationFrame).order_by(ViolationFrame.position)).all()
+    engine.dispose()
+    assert frames and all(f.captured_at.timestamp() >= start + 1.5 for f in frames)  # only those with a picture
+    assert all(cv2.imread(f.path) is not None for f in frames)
+    live = read_live(settings.snapshots.dir, "cam-1")
+    assert live is not None and live.captured_at == start + 3.5  # the newest frame that had a picture
+
+
 @pytest.mark.service
 def test_database_outage_loses_nothing(postgres_url: str, tmp_path: Path) -> None:
     queue = open_queue("memory://")
