@@ -19,7 +19,7 @@ from maskwatch.annotate import blur_faces
 from maskwatch.config import Settings
 from maskwatch.console.deps import PageUser, console
 from maskwatch.console.pages import days_within, render, servable
-from maskwatch.storage.cameras import coverage_gaps
+from maskwatch.storage.cameras import camera_reason, coverage_gaps
 from maskwatch.storage.compliance import compliance_stats
 from maskwatch.storage.models import Camera, CameraStatusEvent, Violation, iso_utc, utcnow
 from maskwatch.storage.record.live import LivePicture, read_live
@@ -48,7 +48,27 @@ def status_text(cam: Camera) -> str:
     if cam.state == "online" and not cam.detail:
         return "Streaming normally."
     said = STATE_SAID.get(cam.state, cam.state)
-    return f"{said}: {cam.detail}" if cam.detail else f"{said}."
+    reason = camera_reason(cam.detail, cam.id)
+    return f"{said}: {reason}" if reason else f"{said}."
+
+
+def _duration(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return f"{int(seconds)} s"
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours < 48 else f"{hours // 24} d"
+
+
+def headline(cam: Camera, now: float) -> str:
+    """The state in a few words, with how long a down camera has been down: what the camera grid
+    shows over a missing picture, the reason being on the line below it."""
+    said = STATE_SAID.get(cam.state, cam.state).split(":")[0]
+    if cam.down_since is None or cam.state == "online":
+        return said
+    return f"{said} for {_duration(max(0.0, now - cam.down_since.timestamp()))}"
 
 
 def live_json(cam: Camera, picture: LivePicture | None, now: float) -> dict[str, Any] | None:
@@ -74,6 +94,8 @@ def camera_json(cam: Camera, picture: LivePicture | None, now: float) -> dict[st
         "state": cam.state,
         "detail": cam.detail,
         "status_text": status_text(cam),
+        "reason": camera_reason(cam.detail, cam.id),  # the detail without retry schedule or camera prefix
+        "headline": headline(cam, now),
         "down_since": iso_utc(cam.down_since) if cam.down_since else None,
         "frames_sent": cam.frames_sent,
         "frames_dropped": cam.frames_dropped,

@@ -27,7 +27,7 @@
       badge.textContent = cam.state;
     }
     text(box, ".cam-status", cam.status_text);
-    text(box, ".cam-detail", cam.detail || "—");
+    text(box, ".cam-detail", cam.reason);
   };
 
   const showPicture = (box, cam) => {
@@ -43,7 +43,7 @@
       if (!keepStale) {
         none.textContent =
           cam.state !== "online"
-            ? cam.status_text
+            ? cam.headline
             : !live
               ? "No live picture yet."
               : `No new picture for ${duration(live.age_s)}.`;
