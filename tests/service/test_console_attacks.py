@@ -156,9 +156,11 @@ def test_every_signed_part_is_bound(console: ConsoleServer) -> None:
         "id written 01": link.replace("/violations/1/", "/violations/01/"),
         "faces twice, the last unblurring": f"{link}&faces=1",
         "padded signature": with_query(link, sig=q["sig"] + "="),
-        "signature in another base64": with_query(link, sig=q["sig"].replace("-", "+").replace("_", "/")),
         "signature upper-cased": with_query(link, sig=q["sig"].upper()),
     }
+    standard = q["sig"].replace("-", "+").replace("_", "/")
+    if standard != q["sig"]:  # the two alphabets differ only where the signature has - or _
+        altered["signature in another base64"] = with_query(link, sig=standard)
     answers = {name: httpx.get(url, timeout=10).status_code for name, url in altered.items()}
     # A leading zero parses to the same id and the signature holds for it: the same picture, no other.
     assert answers.pop("id written 01") in (200, 403, 422)
