@@ -105,6 +105,27 @@ def draw_areas(image_bgr: np.ndarray, areas: CameraAreas, region: tuple[int, int
     return out
 
 
+def draw_grid(image_bgr: np.ndarray, step: float = 0.1) -> np.ndarray:
+    """Faint lines at every tenth of the picture, numbered along the top and left edges: areas are
+    written in fractions of the picture, and this is where those fractions fall."""
+    h, w = image_bgr.shape[:2]
+    lines = image_bgr.copy()
+    scale = max(0.35, min(w, h) / 1400)
+    steps = round(1 / step)
+    for i in range(1, steps):
+        x, y = round(w * i * step), round(h * i * step)
+        cv2.line(lines, (x, 0), (x, h - 1), (255, 255, 255), 1)
+        cv2.line(lines, (0, y), (w - 1, y), (255, 255, 255), 1)
+    out = cv2.addWeighted(lines, 0.35, image_bgr, 0.65, 0)
+    for i in range(1, steps):
+        text = f"{i * step:.1f}"
+        x, y = round(w * i * step), round(h * i * step)
+        for at in ((x + 3, round(18 * scale / 0.5)), (3, y - 4)):
+            cv2.putText(out, text, at, _FONT, scale, (0, 0, 0), 3, cv2.LINE_AA)
+            cv2.putText(out, text, at, _FONT, scale, (255, 255, 255), 1, cv2.LINE_AA)
+    return out
+
+
 # Coarse enough that no face can be recognised or restored: a face becomes a few blocks of colour.
 _BLUR_BLOCKS = 6
 

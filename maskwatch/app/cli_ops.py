@@ -203,7 +203,7 @@ def cameras_preview(camera_id: str, config: Path | None, out: Path) -> int:
 def _draw_preview(frame: FrameMessage, camera: CameraConfig, settings: Settings, out: Path) -> None:
     import cv2
 
-    from maskwatch.annotate import draw_areas, draw_faces
+    from maskwatch.annotate import draw_areas, draw_faces, draw_grid
     from maskwatch.areas import CameraAreas
     from maskwatch.inference.analyzer import FaceAnalyzer
     from maskwatch.inference.areas import search_region
@@ -216,7 +216,7 @@ def _draw_preview(frame: FrameMessage, camera: CameraConfig, settings: Settings,
     counted = [f for f in faces if areas.counts(f.box, w, h)]
     left_out = [replace(f, label="left out") for f in faces if not areas.counts(f.box, w, h)]
     region = search_region(areas, w, h)
-    drawn = draw_faces(draw_faces(draw_areas(image, areas, region), counted), left_out)
+    drawn = draw_faces(draw_faces(draw_areas(draw_grid(image), areas, region), counted), left_out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(out), drawn):
         raise MaskwatchError(f"{out}: could not be written (not a .jpg or .png name?)")
@@ -225,6 +225,10 @@ def _draw_preview(frame: FrameMessage, camera: CameraConfig, settings: Settings,
     print(
         f"camera {camera.id}: {w}x{h}; {len(faces)} face(s): {len(counted)} counted, {len(left_out)} left out by "
         f"its areas; the detector searches {searched} ({share} % of the picture); written to {out}"
+    )
+    print(
+        "green: watch areas, red: ignore areas, blue: where the detector searches, grey: faces the areas "
+        "leave out; the grid marks tenths of the picture, the fractions areas are written in"
     )
 
 

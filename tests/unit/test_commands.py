@@ -149,6 +149,10 @@ def test_camera_preview_draws_the_areas_and_counts_the_faces(
 
     assert redness(drawn) > redness(scene) + 30
     assert np.abs(drawn[outside].astype(int) - scene[outside]).mean() < 6  # JPEG twice
+    # A faint grid at every tenth of the picture, the fractions areas are written in.
+    row = round(720 * 0.9)
+    assert drawn[row, 1200:1260].astype(int).mean() > scene[row, 1200:1260].astype(int).mean() + 15
+    assert "the grid marks tenths of the picture" in said
 
     assert main(["cameras", "preview", "gone", "--config", str(cfg), "--out", str(out)]) == 1
     assert "camera gone" in capsys.readouterr().err
