@@ -30,6 +30,7 @@ demo: setup
 
 ## console: the review console on the demo's data (after `make demo`), with a one-time demo login
 console: setup
+	$(BIN)/maskwatch db upgrade --config configs/demo.yaml
 	$(BIN)/maskwatch serve --config configs/demo.yaml --demo-user
 
 ## test: the whole test suite (real inference on ../shared where present, a short training run)

@@ -74,11 +74,21 @@ def upgrade(engine: Engine) -> None:
     """Apply every pending migration."""
     where = engine.url.render_as_string(hide_password=True)
     try:
+        before = _revision(engine)
         migrate(engine)
+        after = _revision(engine)
     except SQLAlchemyError as exc:
         reason = getattr(exc, "orig", None) or exc
         raise DatabaseError(f"database {where}: migration failed: {reason}") from None
-    log.info("database schema is up to date (%s)", where)
+    if before == after:
+        log.info("database schema is up to date at revision %s (%s)", after, where)
+    else:
+        log.info("database schema upgraded from revision %s to %s (%s)", before or "none (new)", after, where)
+
+
+def _revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
 
 
 def open_database(url: str) -> Engine:
@@ -116,7 +126,10 @@ def _schema_problem(current: str | None, url: str) -> str | None:
     if current == head:
         return None
     if current is None:
-        return "holds no maskwatch schema: run `maskwatch db upgrade` (or start maskwatch) first"
+        return "holds no maskwatch schema: run `maskwatch db upgrade` with the same --config (or start maskwatch) first"
     if current in {rev.revision for rev in scripts.walk_revisions()}:
-        return f"its schema is at revision {current}, this maskwatch needs {head}: run `maskwatch db upgrade`"
+        return (
+            f"its schema is at revision {current}, this maskwatch needs {head}: run `maskwatch db upgrade` "
+            "with the same --config"
+        )
     return f"its schema revision {current} is newer than this maskwatch knows ({head}): upgrade maskwatch"

@@ -60,10 +60,11 @@ def test_an_older_schema_is_reported_and_left_as_it_is(
     for command in READERS:
         assert main([*command, "--config", str(cfg)]) == 2, command
     said = capsys.readouterr().err
-    assert f"schema is at revision {older}" in said and "maskwatch db upgrade" in said
+    assert f"schema is at revision {older}" in said and "maskwatch db upgrade` with the same --config" in said
     assert revision(database_url) == older  # nothing migrated it
     assert main(["db", "upgrade", "--config", str(cfg)]) == 0
     assert revision(database_url) == head
+    assert f"database schema upgraded from revision {older} to {head}" in capsys.readouterr().err  # not "up to date"
     assert main(["events", "list", "--config", str(cfg)]) == 0
 
 
