@@ -7,13 +7,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from maskwatch.console.auth import Principal, check_csrf
 from maskwatch.console.camera_pages import cameras_json
 from maskwatch.console.deps import MAX_ROW_ID, ApiUser, PageNumber, ViolationId, console
 from maskwatch.labels import CLASSES
 from maskwatch.storage.compliance import compliance_stats
-from maskwatch.storage.models import iso_utc, violation_json
+from maskwatch.storage.models import Camera, iso_utc, violation_json
 from maskwatch.storage.violations import (
     MAX_BULK_REVIEW,
     REVIEW_STATES,
@@ -51,6 +53,7 @@ def list_violations(
     page_size: Annotated[int | None, Query(ge=1, le=500, description="default: web.page_size")] = None,
 ) -> dict[str, Any]:
     c = console(request)
+    _known_camera(c.engine, camera)
     page_size = page_size or c.settings.web.page_size
     window = (_utc(since) if since else None, _utc(until) if until else None)  # no zone given: UTC
     rows, total = find_violations(c.engine, ViolationFilter(camera, *window, label, state), page, page_size)
@@ -137,6 +140,7 @@ def stats(
     bucket: Literal["hour", "day"] = "day",
 ) -> dict[str, Any]:
     until = until or dt.datetime.now(dt.timezone.utc)
+    _known_camera(console(request).engine, camera)
     result = compliance_stats(console(request).engine, _utc(since), _utc(until), camera, bucket)
     return {
         "rows": [r.to_json() for r in result.rows],
@@ -158,3 +162,13 @@ def _utc(when: dt.datetime) -> dt.datetime:
     except OverflowError:
         end = dt.datetime.max if when.year > 1 else dt.datetime.min
         return end.replace(tzinfo=dt.timezone.utc)
+
+
+def _known_camera(engine: Engine, camera: str | None) -> None:
+    """A mistyped camera is an error naming the cameras, not an empty answer that reads as "no violations"."""
+    if camera is None:
+        return
+    with Session(engine) as s:
+        known = list(s.scalars(select(Camera.id).order_by(Camera.id)))
+    if camera not in known:
+        raise HTTPException(status_code=404, detail=f"no camera {camera!r} (cameras: {', '.join(known) or 'none yet'})")

@@ -62,6 +62,10 @@ def test_list_filters_and_pages(console: ConsoleServer) -> None:
         assert sorted(ids) == list(range(1, 8))
         assert c.get("/api/violations", params={"label": "mask_incorrect"}).json()["total"] == 1
         assert c.get("/api/violations", params={"camera": "cam-2"}).json()["total"] == 0
+        # A mistyped camera is an error naming the cameras, not an empty list that reads as compliance.
+        for path, extra in (("/api/violations", {}), ("/api/stats", {"since": "2000-01-01T00:00:00Z"})):
+            wrong = c.get(path, params={"camera": "cam-9", **extra})
+            assert wrong.status_code == 404 and "no camera 'cam-9' (cameras: cam-1" in wrong.json()["detail"]
         assert c.get("/api/violations", params={"state": "unreviewed"}).json()["total"] == 7
         assert c.get("/api/violations", params={"since": "2000-01-01T00:00:00"}).json()["total"] == 7  # naive: UTC
         assert c.get("/api/violations", params={"until": "2000-01-01T00:00:00Z"}).json()["total"] == 0
