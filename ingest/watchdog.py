@@ -180,7 +180,9 @@ class CameraWatchdog:
             delay = self.backoff(attempt)
             metrics.RECONNECTS.labels(self.camera.id).inc()
             self.fault = str(error) if error else self.fault or "reader stopped"
-            self._set_state("offline", f"{self.fault}; retry {attempt} in {delay:.1f} s")
+            # When, not "in how long": the detail is read later (status, alerts), when a countdown is stale.
+            at = time.strftime("%H:%M:%S", time.gmtime(time.time() + delay))
+            self._set_state("offline", f"{self.fault}; retry {attempt} at {at} UTC")
             stop.wait(delay)
         self._say_why_stopped()
 

@@ -26,9 +26,10 @@ log = logging.getLogger(__name__)
 NEUTRAL_STATES = ("finished", "stopped", "disabled")
 # A camera that failed: maskwatch stopping leaves it down, with its reason (`CameraStatus.transition`).
 FAULT_STATES = ("stalled", "offline")
-# The ingest watchdog appends its reconnect schedule to an offline camera's detail ("...; retry 3 in
-# 4.0 s"): right for the camera's current state, noise in the reason for a period.
-RETRY_SCHEDULE = re.compile(r"; retry \d+ in [\d.]+ s$")
+# The ingest watchdog appends its reconnect schedule to an offline camera's detail ("...; retry 3 at
+# 14:02:07 UTC"; older rows "...; retry 3 in 4.0 s"): right for the camera's current state, noise in
+# the reason for a period.
+RETRY_SCHEDULE = re.compile(r"; retry \d+ (?:at \d\d:\d\d:\d\d UTC|in [\d.]+ s)$")
 STOPPED_REASON = "maskwatch stopped"
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import socket
 import threading
 import time
@@ -59,6 +60,8 @@ def test_a_camera_removed_by_a_reload_is_disabled_not_stopped(tmp_path: Path, ca
         thread.start()
         stay, gone = stage.watchdogs
         wait_for(lambda: stay.state == gone.state == "offline")
+        # When the next try is, not in how long: the detail is read later, by status and alerts.
+        assert re.search(r"; retry \d+ at \d\d:\d\d:\d\d UTC$", stay.detail), stay.detail
         assert stage.reconfigure(settings_for(["stay"], port)) == ([], ["gone"], [])
         assert (gone.state, gone.detail) == ("disabled", "removed from the configuration")
         stop.set()

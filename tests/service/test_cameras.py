@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from maskwatch.config import Settings, parse_settings
 from maskwatch.messages import CameraHealth
-from maskwatch.storage.cameras import CameraStatus, coverage_gaps
+from maskwatch.storage.cameras import CameraStatus, camera_reason, coverage_gaps
 from maskwatch.storage.db import create_db_engine, upgrade
 from maskwatch.storage.models import Camera, CameraStatusEvent, OutboxAlert
 
@@ -75,6 +75,7 @@ def test_outage_longer_than_grace_alerts_once_each_way(database_url: str) -> Non
     assert offline["down_since"] == "2026-11-26T02:01:40Z" and "refused" in offline["detail"]
     # What a message says: the reason, without the retry schedule, which the message would freeze.
     assert (offline["detail"], offline["reason"]) == ("connection refused; retry 1 in 1.0 s", "connection refused")
+    assert camera_reason("connection refused; retry 12 at 14:02:07 UTC", "c") == "connection refused"
     h.health("online", T0 + secs(400))
     assert [k for k, _ in h.alerts()].count("camera_online") == 2
     online = h.payloads("camera_online")[0]
