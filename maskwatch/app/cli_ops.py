@@ -275,7 +275,7 @@ def alerts_test(channel: str | None, config: Path | None) -> int:
     if not results:
         raise MaskwatchError("no alert channels are configured (alerts.webhooks, alerts.email, alerts.mqtt)")
     for name, ok, detail in results:
-        print(f"{name:12} {channel_address(settings, name):32}  {'delivered' if ok else 'FAILED':9}  {detail}")
+        print(f"{name:12} {channel_address(settings, name):44}  {'delivered' if ok else 'FAILED':9}  {detail}")
     return 0 if all(ok for _, ok, _ in results) else 1
 
 
@@ -284,7 +284,9 @@ def channel_address(settings: Settings, channel: str) -> str:
     credential), the SMTP server, the MQTT broker."""
     alerts = settings.alerts
     if channel.startswith("webhook:"):
-        return url_origin(alerts.webhooks[int(channel.removeprefix("webhook:"))].url)
+        hook = alerts.webhooks[int(channel.removeprefix("webhook:"))]
+        signed = ", signed" if hook.format == "json" and hook.secret else ""
+        return f"{url_origin(hook.url)} ({hook.format}{signed})"  # hooks on one host told apart
     if channel == "email" and alerts.email is not None:
         return f"smtp://{alerts.email.host}:{alerts.email.port}"
     if channel == "mqtt" and alerts.mqtt is not None:

@@ -109,5 +109,5 @@ def test_alerts_test_names_each_channel_by_its_origin(tmp_path: Path, capsys: py
         assert main(["alerts", "test", "--config", str(cfg)]) == 0
     out = capsys.readouterr().out
     origin = receiver.url.removesuffix("/hook") + "/..."
-    assert out.split()[:3] == ["webhook:0", origin, "delivered"]
+    assert out.split()[:4] == ["webhook:0", origin, "(json)", "delivered"]  # the format tells hooks apart
     assert "XXXXSECRET" not in out
