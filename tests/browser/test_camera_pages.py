@@ -4,8 +4,6 @@ Screenshots go to runs/screenshots/ for a person to look at."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,33 +19,13 @@ from maskwatch.storage.cameras import CameraStatus
 from maskwatch.storage.db import create_db_engine
 from maskwatch.storage.models import Camera
 from maskwatch.storage.record.live import LivePictures
-from tests.support.console import ENTRANCE_AREAS, PASSWORDS, ConsoleServer, console_settings, running_console, seed
+from tests.browser.conftest import SHOTS, log_in, wait
+from tests.support.console import ENTRANCE_AREAS, ConsoleServer, console_settings, running_console, seed
 from tests.support.results import MASKED, UNMASKED
 
 pytestmark = [pytest.mark.browser, pytest.mark.service, pytest.mark.slow]
 
-SHOTS = Path(__file__).resolve().parents[2] / "runs" / "screenshots"
 REFUSED = "camera cam-2 (rtsp://127.0.0.1/b): connection refused: is the camera on, and the port right?"
-
-
-@pytest.fixture()
-def browser() -> Iterator[Any]:
-    chromium, driver = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver")
-    if not (Path(chromium).exists() and driver):
-        pytest.skip("Debian's chromium and chromium-driver are not installed (apt install chromium chromium-driver)")
-    os.environ["SE_OFFLINE"] = "true"  # never let Selenium Manager try to download a browser
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
-        options.add_argument(arg)
-    drv = webdriver.Chrome(service=Service(driver), options=options)
-    drv.implicitly_wait(5)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    yield drv
-    drv.quit()
 
 
 class Cameras:
@@ -85,24 +63,6 @@ def console(postgres_url: str, tmp_path: Path) -> Iterator[ConsoleServer]:
     seed(settings)
     with running_console(settings) as server:
         yield server
-
-
-def wait(drv: Any, condition: Any, timeout: float = 10) -> None:
-    """Until `condition(driver)` holds; elements of the page being left may go stale meanwhile."""
-    from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    WebDriverWait(drv, timeout, ignored_exceptions=[StaleElementReferenceException]).until(condition)
-
-
-def log_in(drv: Any, url: str, user: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    drv.get(f"{url}/login")
-    drv.find_element(By.ID, "username").send_keys(user)
-    drv.find_element(By.ID, "password").send_keys(PASSWORDS[user])
-    drv.find_element(By.ID, "login").click()
-    wait(drv, lambda d: d.current_url.endswith("/violations"))
 
 
 def card(drv: Any, camera_id: str) -> Any:

@@ -15,25 +15,13 @@ import pytest
 import yaml
 from sqlalchemy.orm import Session
 
-from devtools.screenshots import BrowserMissing, chromium
 from maskwatch.config import AreaConfig
 from maskwatch.storage.db import create_db_engine
 from maskwatch.storage.models import Camera, CameraStatusEvent
+from tests.browser.conftest import SHOTS, wait
 from tests.support.console import ENTRANCE_AREAS, PASSWORDS, ConsoleServer, console_settings, running_console, seed
 
 pytestmark = [pytest.mark.browser, pytest.mark.service, pytest.mark.slow]
-
-SHOTS = Path(__file__).resolve().parents[2] / "runs" / "screenshots"
-
-
-@pytest.fixture()
-def browser() -> Iterator[Any]:
-    try:
-        with chromium() as drv:
-            SHOTS.mkdir(parents=True, exist_ok=True)
-            yield drv
-    except BrowserMissing as exc:
-        pytest.skip(str(exc))
 
 
 @pytest.fixture()
@@ -42,14 +30,6 @@ def console(postgres_url: str, tmp_path: Path) -> Iterator[ConsoleServer]:
     seed(settings)
     with running_console(settings) as server:
         yield server
-
-
-def wait(drv: Any, condition: Any) -> None:
-    """Until `condition(driver)` holds; elements of the page being left may go stale meanwhile."""
-    from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    WebDriverWait(drv, 10, ignored_exceptions=[StaleElementReferenceException]).until(condition)
 
 
 def shot(drv: Any, name: str) -> None:

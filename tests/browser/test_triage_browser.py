@@ -11,24 +11,13 @@ from typing import Any
 
 import pytest
 
-from devtools.screenshots import BrowserMissing, chromium, record_walkers
+from devtools.screenshots import record_walkers
 from maskwatch.storage.db import create_db_engine
 from maskwatch.storage.violations import get_violation
-from tests.support.console import PASSWORDS, ConsoleServer, console_settings, running_console, seed
+from tests.browser.conftest import SHOTS, log_in, wait
+from tests.support.console import ConsoleServer, console_settings, running_console, seed
 
 pytestmark = [pytest.mark.browser, pytest.mark.service, pytest.mark.slow]
-
-SHOTS = Path(__file__).resolve().parents[2] / "runs" / "screenshots"
-
-
-@pytest.fixture()
-def browser() -> Iterator[Any]:
-    try:
-        with chromium() as drv:
-            SHOTS.mkdir(parents=True, exist_ok=True)
-            yield drv
-    except BrowserMissing as exc:
-        pytest.skip(str(exc))
 
 
 @pytest.fixture()
@@ -39,29 +28,12 @@ def console(postgres_url: str, tmp_path: Path) -> Iterator[ConsoleServer]:
         yield server
 
 
-def wait(drv: Any, condition: Any) -> None:
-    from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    WebDriverWait(drv, 10, ignored_exceptions=[StaleElementReferenceException]).until(condition)
-
-
 def notice(drv: Any) -> str | None:
     """The notice on the page now, if any."""
     from selenium.webdriver.common.by import By
 
     found = drv.find_elements(By.ID, "notice")
     return str(found[0].text) if found else None
-
-
-def log_in(drv: Any, url: str, user: str = "rita") -> None:
-    from selenium.webdriver.common.by import By
-
-    drv.get(f"{url}/login")
-    drv.find_element(By.ID, "username").send_keys(user)
-    drv.find_element(By.ID, "password").send_keys(PASSWORDS[user])
-    drv.find_element(By.ID, "login").click()
-    wait(drv, lambda d: d.current_url.endswith("/violations"))
 
 
 def shown_id(drv: Any) -> int:

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import cv2
 import httpx
 import numpy as np
 import pytest
@@ -23,22 +22,18 @@ from maskwatch.alerts.dispatcher import Dispatcher
 from maskwatch.alerts.formats import slack_message, summary, teams_message
 from maskwatch.alerts.links import Links, link_notes
 from maskwatch.annotate import COLOURS_BGR
-from maskwatch.config import Settings, WebConfig, parse_settings
+from maskwatch.config import Settings, parse_settings
 from maskwatch.labels import WITHOUT_MASK
 from maskwatch.storage.cameras import CameraStatus
 from maskwatch.storage.db import create_db_engine
 from maskwatch.storage.models import Camera, Violation
 from maskwatch.storage.violations import image_views
-from tests.support.console import console_settings, running_console
+from tests.support.console import console_settings, running_console, web_with
 from tests.support.factories import record_violations
+from tests.support.pictures import decoded, detail
 from tests.support.receivers import slack_problems, teams_problems, webhook_receiver
 
 FACE_BOX = (175.0, 185.0, 325.0, 335.0)  # the violator, as tests.support.factories records them
-
-
-def web_with(web: WebConfig, **changes: Any) -> WebConfig:
-    """`web` with `changes`, validated (model_copy would skip the validators)."""
-    return WebConfig.model_validate({**web.model_dump(), **changes})
 
 
 def with_alerts(settings: Settings, public_url: str | None, webhooks: list[dict[str, Any]]) -> Settings:
@@ -66,19 +61,6 @@ def camera_goes(settings: Settings, state: str, detail: str = "connection refuse
         status.transition(s, cam, state, detail if state == "offline" else "", dt.datetime.now(dt.timezone.utc))
         status.check(s)
     engine.dispose()
-
-
-def jpeg(data: bytes) -> np.ndarray:
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    assert image is not None
-    return image
-
-
-def detail(image: np.ndarray, box: tuple[float, float, float, float]) -> float:
-    """Fine detail in a region (variance of its Laplacian): near zero once blurred."""
-    x1, y1, x2, y2 = (round(c) for c in box)
-    grey = cv2.cvtColor(image[y1 + 10 : y2 - 10, x1 + 10 : x2 - 10], cv2.COLOR_BGR2GRAY)
-    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
 
 
 def outline_marked(image: np.ndarray, box: tuple[float, float, float, float]) -> float:
@@ -118,8 +100,8 @@ def test_slack_message_shows_the_blurred_snapshot_and_opens_the_violation(databa
         served = httpx.get(image_url, timeout=10)
         # The page itself still needs a login: the link opens the one picture, nothing else.
         assert httpx.get(button["url"], timeout=10).status_code == 303
-    stored = jpeg(snapshot_file(settings).read_bytes())
-    picture = jpeg(served.content)
+    stored = decoded(snapshot_file(settings).read_bytes())
+    picture = decoded(served.content)
     assert detail(picture, FACE_BOX) < detail(stored, FACE_BOX) / 10  # a chat channel sees the face blurred
     # ...and which person the alert is about: the box is drawn again over the blur.
     assert outline_marked(stored, FACE_BOX) == outline_marked(picture, FACE_BOX) == 1.0

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 
 from maskwatch.storage.db import create_db_engine
 from maskwatch.storage.violations import get_violation
-from tests.support.console import ConsoleServer, bearer, console_settings, login, running_console, seed
+from tests.support.console import ConsoleServer, bearer, console_settings, csrf_of, login, running_console, seed
 
 
 @pytest.fixture()
@@ -30,12 +29,6 @@ def states(server: ConsoleServer, *ids: int) -> list[tuple[str, str | None, str 
     finally:
         engine.dispose()
     return [(v.review_state, v.review_label, v.reviewed_by) for v, _, _ in found]
-
-
-def csrf_of(client: httpx.Client) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', client.get("/violations").text)
-    assert found is not None
-    return found.group(1)
 
 
 def test_the_api_decides_many_in_one_call(console: ConsoleServer) -> None:

@@ -9,7 +9,6 @@ import http.client
 import json
 import math
 import os
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ from sqlalchemy import text, update
 from sqlalchemy.orm import Session
 
 from maskwatch.alerts.links import Links
-from maskwatch.config import Settings, WebConfig
+from maskwatch.config import Settings
 from maskwatch.config.web import image_link_signature
 from maskwatch.messages import CameraHealth, FrameMessage, FrameResult
 from maskwatch.storage.cameras import CameraStatus
@@ -35,12 +34,21 @@ from maskwatch.storage.erase import erase_range
 from maskwatch.storage.models import Camera, Violation, ViolationFrame
 from maskwatch.storage.record.live import LIVE_FOLDER, LivePicture, LivePictures, live_path
 from maskwatch.storage.violations import get_violation, image_views
-from tests.support.console import ConsoleServer, bearer, console_settings, login, running_console, seed
+from tests.support.console import (
+    ConsoleServer,
+    bearer,
+    console_settings,
+    csrf_of,
+    login,
+    running_console,
+    seed,
+    web_with,
+)
 from tests.support.factories import record_violations
+from tests.support.pictures import decoded, detail
 from tests.support.results import JPEG, MASKED, UNMASKED
 
 FACE_BOX = (175.0, 185.0, 325.0, 335.0)  # the violator, as tests.support.factories records them
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 START = 1_790_000_000.0  # when record_violations dates its first violation
 
 
@@ -54,30 +62,6 @@ def console(settings: Settings) -> Iterator[ConsoleServer]:
     seed(settings)
     with running_console(settings) as server:
         yield server
-
-
-def web_with(web: WebConfig, **changes: Any) -> WebConfig:
-    """`web` with `changes`, validated (model_copy would skip the validators)."""
-    return WebConfig.model_validate({**web.model_dump(), **changes})
-
-
-def csrf_of(client: httpx.Client, path: str = "/violations") -> str:
-    found = CSRF.search(client.get(path).text)
-    assert found is not None, path
-    return found.group(1)
-
-
-def decoded(data: bytes) -> np.ndarray:
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    assert image is not None
-    return image
-
-
-def detail(image: np.ndarray, box: tuple[float, float, float, float]) -> float:
-    """Fine detail in a region (variance of its Laplacian): near zero once blurred."""
-    x1, y1, x2, y2 = (round(c) for c in box)
-    grey = cv2.cvtColor(image[y1 + 10 : y2 - 10, x1 + 10 : x2 - 10], cv2.COLOR_BGR2GRAY)
-    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
 
 
 # 1. The signed snapshot link of an alert

@@ -26,13 +26,13 @@ from tests.support.console import (
     bearer,
     console_process,
     console_settings,
+    csrf_of,
     login,
     proc_status_kib,
     running_console,
     seed,
 )
 
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 MIB = 1024  # KiB
 
 
@@ -53,14 +53,8 @@ def client_at(url: str, address: str) -> httpx.Client:
     return httpx.Client(base_url=url, timeout=120, transport=httpx.HTTPTransport(local_address=address))
 
 
-def csrf_of(client: httpx.Client, path: str = "/login") -> str:
-    found = CSRF.search(client.get(path).text)
-    assert found is not None, path
-    return found.group(1)
-
-
 def try_login(client: httpx.Client, user: str, password: str) -> httpx.Response:
-    return client.post("/login", data={"username": user, "password": password, "csrf": csrf_of(client)})
+    return client.post("/login", data={"username": user, "password": password, "csrf": csrf_of(client, "/login")})
 
 
 def web_settings(**web: Any) -> dict[str, Any]:
@@ -157,7 +151,7 @@ def test_a_login_flood_gets_401_or_429_and_memory_stays_bounded(settings: Settin
         with client_at(server.url, "127.0.1.1") as warm:  # argon2 and the templates loaded once
             assert try_login(warm, "nobody", "x").status_code == 401
         clients = [client_at(server.url, f"127.0.2.{i + 1}") for i in range(flood)]
-        tokens = [csrf_of(c) for c in clients]
+        tokens = [csrf_of(c, "/login") for c in clients]
         rss, peak_before = proc_status_kib(server.pid, "VmRSS"), proc_status_kib(server.pid, "VmHWM")
         start = threading.Barrier(flood)
         results: list[tuple[int, float]] = [(0, 0.0)] * flood
@@ -399,17 +393,17 @@ def test_a_login_over_plain_http_with_secure_cookies_says_to_use_https(
         assert "secure" in page.headers["set-cookie"].lower()
         for _ in range(3):
             refused = browser.post(
-                "/login", data={"username": "rita", "password": PASSWORDS["rita"], "csrf": csrf_of(browser)}
+                "/login", data={"username": "rita", "password": PASSWORDS["rita"], "csrf": csrf_of(browser, "/login")}
             )
             assert refused.status_code == 403
             assert SAYS_HTTPS in refused.text and 'id="username"' in refused.text  # the login form, with why
             assert "CSRF check failed" not in refused.text
-        logout = browser.post("/logout", data={"csrf": csrf_of(browser)})
+        logout = browser.post("/logout", data={"csrf": csrf_of(browser, "/login")})
         assert logout.status_code == 403 and SAYS_HTTPS in logout.text and "CSRF check failed" not in logout.text
         # Behind a TLS proxy the cookie would have come: a form without it is a plain CSRF failure.
         proxied = browser.post(
             "/login",
-            data={"username": "rita", "password": PASSWORDS["rita"], "csrf": csrf_of(browser)},
+            data={"username": "rita", "password": PASSWORDS["rita"], "csrf": csrf_of(browser, "/login")},
             headers={"X-Forwarded-Proto": "https"},
         )
         assert proxied.status_code == 403 and "CSRF check failed" in proxied.text and SAYS_HTTPS not in proxied.text

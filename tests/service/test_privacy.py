@@ -24,6 +24,7 @@ from maskwatch.storage.snapshots import original_of
 from maskwatch.streams import RESULTS
 from tests.support.console import console_settings, login, running_console
 from tests.support.factories import record_violations
+from tests.support.pictures import detail
 from tests.support.results import JPEG, MASKED, UNMASKED, publish_frames
 
 
@@ -77,13 +78,6 @@ def read(path: str | Path) -> np.ndarray:
     image = cv2.imread(str(path))
     assert image is not None, path
     return image
-
-
-def detail(image: np.ndarray, box: tuple[float, float, float, float]) -> float:
-    """How much fine detail a region holds (variance of its Laplacian): near zero once blurred."""
-    x1, y1, x2, y2 = (round(c) for c in box)
-    grey = cv2.cvtColor(image[y1 + 10 : y2 - 10, x1 + 10 : x2 - 10], cv2.COLOR_BGR2GRAY)
-    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
 
 
 def test_a_snapshot_blurs_everyone_but_the_violator(database_url: str, tmp_path: Path) -> None:

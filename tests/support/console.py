@@ -18,7 +18,7 @@ import uvicorn
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from maskwatch.config import Settings, parse_settings
+from maskwatch.config import Settings, WebConfig, parse_settings
 from maskwatch.console.app import create_app
 from maskwatch.console.auth import hash_password
 from maskwatch.storage.db import create_db_engine, upgrade
@@ -201,3 +201,18 @@ def proc_status_kib(pid: int, field: str) -> int:
         if line.startswith(f"{field}:"):
             return int(line.split()[1])
     raise KeyError(field)
+
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def csrf_of(client: httpx.Client, path: str = "/violations") -> str:
+    """The CSRF token a page of the console gives this client's session."""
+    found = CSRF.search(client.get(path).text)
+    assert found is not None, path
+    return found.group(1)
+
+
+def web_with(web: WebConfig, **changes: Any) -> WebConfig:
+    """`web` with `changes`, validated (model_copy would skip the validators)."""
+    return WebConfig.model_validate({**web.model_dump(), **changes})
